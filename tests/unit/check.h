@@ -28,11 +28,20 @@ static int check_passed, check_failed;
     CHECK((long long)(got) == (long long)(want), "%s: got %lld, want %lld", \
           (name), (long long)(got), (long long)(want))
 
+static inline int check_str_eq(const char *got, const char *want)
+{
+    return (got == NULL && want == NULL) ||
+           (got != NULL && want != NULL && strcmp(got, want) == 0);
+}
+
+static inline const char *check_str_show(const char *s)
+{
+    return s ? s : "(null)";
+}
+
 #define CHECK_STR(name, got, want)                                         \
-    CHECK(((got) == NULL && (want) == NULL) ||                             \
-              ((got) != NULL && (want) != NULL && strcmp((got), (want)) == 0), \
-          "%s: got \"%s\", want \"%s\"", (name),                           \
-          (got) ? (got) : "(null)", (want) ? (want) : "(null)")
+    CHECK(check_str_eq((got), (want)), "%s: got \"%s\", want \"%s\"",      \
+          (name), check_str_show(got), check_str_show(want))
 
 static inline int check_summary(void)
 {
