@@ -299,6 +299,15 @@ static void test_ehlo_bounds(void)
 
     smtp_ehlo_init(&ehlo);
     smtp_ehlo_add_line(&ehlo, NULL, 0);
+    memcpy(line, "SIZE ", 5);
+    memset(line + 5, '9', sizeof(line) - 5);
+    smtp_ehlo_add_line(&ehlo, (const uint8_t *)line, sizeof(line));
+    CHECK_INT("long params: cut", strlen(ehlo.caps[0].params), SMTP_EHLO_PARAMS_KEEP);
+    CHECK_INT("long params: flagged", ehlo.truncated, true);
+    CHECK_STR("long params: keyword whole", ehlo.caps[0].keyword, "SIZE");
+
+    smtp_ehlo_init(&ehlo);
+    smtp_ehlo_add_line(&ehlo, NULL, 0);
     smtp_ehlo_add_line(&ehlo, NULL, 0);
     CHECK_INT("NULL empty lines", ehlo.ncaps, 0);
     cap = smtp_ehlo_find(&ehlo, "STARTTLS");
@@ -391,6 +400,8 @@ static const session_row_t session_rows[] = {
      SENT_ALL, SMTP_STATE_DONE, SMTP_OK, NULL},
     {"EHLO after TLS 550", {PEER(BANNER), PEER(EHLO_TLS), PEER(GO), TLS_, PEER("550 no\r\n"), PEER(BYE)},
      SENT_ALL, SMTP_STATE_FAILED, SMTP_ERR_EHLO_REJECTED, "after TLS"},
+    {"EHLO after TLS 354", {PEER(BANNER), PEER(EHLO_TLS), PEER(GO), TLS_, PEER("354 what\r\n"), PEER(BYE)},
+     SENT_ALL, SMTP_STATE_FAILED, SMTP_ERR_UNEXPECTED_CODE, "after TLS answered with code 354"},
     {"EHLO after TLS garbage", {PEER(BANNER), PEER(EHLO_TLS), PEER(GO), TLS_, PEER("\x16\x03\x03\r\n")},
      "EHLO x\r\nSTARTTLS\r\nEHLO x\r\n", SMTP_STATE_FAILED, SMTP_ERR_BAD_REPLY, "ehlo-tls"},
     {"EOF before the banner", {EOF_}, "", SMTP_STATE_FAILED, SMTP_ERR_CLOSED, "state banner"},
@@ -585,6 +596,37 @@ static void test_session_long_line(void)
     free(line);
 }
 
+/* Over-long EHLO replies in a session: the reason says which limit. */
+static void test_session_big_replies(void)
+{
+    static const struct {
+        const char *name;
+        size_t lines, body_len, last_len;
+        const char *reason_has;
+    } rows[] = {
+        {"EHLO of 64 KiB + 1", 32, 2048, 1985, "longer than 65536 bytes"},
+        {"EHLO of 101 lines", 101, 20, 20, "longer than 100 lines"},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        size_t len;
+        char *reply = gen_reply(rows[i].lines, rows[i].body_len, rows[i].last_len, "\r\n", &len);
+        smtp_session_t *s = smtp_session_new("x");
+        const char *reason;
+
+        smtp_session_input(s, (const uint8_t *)BANNER, sizeof(BANNER) - 1);
+        smtp_session_sent(s, 8);
+        CHECK_INT(at(rows[i].name, "want"), smtp_session_input(s, (const uint8_t *)reply, len),
+                  SMTP_WANT_CLOSE);
+        CHECK_STR(at(rows[i].name, "error"), smtp_error_name(smtp_session_error(s, &reason)),
+                  "reply-too-long");
+        CHECK(strstr(reason, rows[i].reason_has) != NULL, "%s: reason \"%s\" lacks \"%s\"", rows[i].name,
+              reason, rows[i].reason_has);
+        smtp_session_free(s);
+        free(reply);
+    }
+}
+
 /* The driver's mistakes and the peer's talking out of turn. */
 static void test_session_misuse(void)
 {
@@ -622,6 +664,15 @@ static void test_session_misuse(void)
     CHECK_STR("sent more than pending: error", smtp_error_name(smtp_session_error(s, NULL)), "usage");
     smtp_session_free(s);
 
+    /* Calls after the end change nothing. */
+    s = smtp_session_new("x");
+    smtp_session_eof(s);
+    CHECK_INT("after the end: sent", smtp_session_sent(s, 5), SMTP_WANT_CLOSE);
+    CHECK_INT("after the end: tls_ready", smtp_session_tls_ready(s), SMTP_WANT_CLOSE);
+    CHECK_INT("after the end: input", smtp_session_input(s, (const uint8_t *)BANNER, 5), SMTP_WANT_CLOSE);
+    CHECK_STR("after the end: error", smtp_error_name(smtp_session_error(s, NULL)), "closed");
+    smtp_session_free(s);
+
     /* A banner, then a flood before EHLO has gone out. */
     memset(flood, 'Z', sizeof(flood));
     memcpy(flood, BANNER, sizeof(BANNER) - 1);
@@ -641,12 +692,14 @@ static void test_session_misuse(void)
 
 static void test_names(void)
 {
-    for (int e = 0; e < SMTP_ERR_COUNT; e++)
-        CHECK(smtp_error_name((smtp_error_t)e) != NULL && strcmp(smtp_error_name((smtp_error_t)e), "unknown") != 0,
-              "error %d has no name", e);
-    for (int st = 0; st < SMTP_STATE_COUNT; st++)
-        CHECK(smtp_state_name((smtp_state_t)st) != NULL && strcmp(smtp_state_name((smtp_state_t)st), "unknown") != 0,
-              "state %d has no name", st);
+    for (int e = 0; e < SMTP_ERR_COUNT; e++) {
+        const char *name = smtp_error_name((smtp_error_t)e);
+        CHECK(name != NULL && strcmp(name, "unknown") != 0, "error %d has no name", e);
+    }
+    for (int st = 0; st < SMTP_STATE_COUNT; st++) {
+        const char *name = smtp_state_name((smtp_state_t)st);
+        CHECK(name != NULL && strcmp(name, "unknown") != 0, "state %d has no name", st);
+    }
     CHECK_STR("error out of range", smtp_error_name(SMTP_ERR_COUNT), "unknown");
     CHECK_STR("state out of range", smtp_state_name(SMTP_STATE_COUNT), "unknown");
 }
@@ -660,6 +713,7 @@ int main(void)
     test_session_rows();
     test_session_seen();
     test_session_long_line();
+    test_session_big_replies();
     test_session_misuse();
     test_names();
     return check_summary();
