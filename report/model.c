@@ -133,8 +133,7 @@ model_verdict_t model_domain_verdict(const model_domain_t *d)
         return MODEL_VERDICT_INVALID_INPUT;
     /* A bogus denial proves nothing: it is dnssec-bogus, not nxdomain. */
     if (d->mx_dnssec == MODEL_DNSSEC_BOGUS)
-        return d->mx_outcome == MODEL_MX_FAILED ? MODEL_VERDICT_DNS_ERROR
-                                                : MODEL_VERDICT_DNSSEC_BOGUS;
+        return MODEL_VERDICT_DNSSEC_BOGUS;
     if (d->mx_outcome == MODEL_MX_NXDOMAIN)
         return MODEL_VERDICT_NXDOMAIN;
     if (d->mx_outcome == MODEL_MX_NULL)
