@@ -1,0 +1,234 @@
+/* lookup.c - a DNS lookup and its DNSSEC status, validated or AD-trusted. */
+#include "lookup.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct lookup_ctx {
+    dns_client_t *dns;
+    const dnssec_anchors_t *anchors;    /* NULL: --trust-ad */
+    dnssec_cache_t *cache;
+    time_t at;
+    unsigned long queries;
+};
+
+typedef struct {
+    lookup_ctx_t *ctx;
+    ldns_rdf *qname;
+    ldns_rr_type qtype;
+    dnssec_job_t *job;
+    lookup_callback_t cb;
+    void *arg;
+} lookup_t;
+
+lookup_ctx_t *lookup_ctx_new(dns_client_t *dns, const dnssec_anchors_t *anchors,
+                             dnssec_cache_t *cache, time_t at)
+{
+    lookup_ctx_t *ctx = calloc(1, sizeof(*ctx));
+    if (ctx == NULL)
+        return NULL;
+    ctx->dns = dns;
+    ctx->anchors = anchors;
+    ctx->cache = cache;
+    ctx->at = at;
+    return ctx;
+}
+
+void lookup_ctx_free(lookup_ctx_t *ctx)
+{
+    free(ctx);
+}
+
+unsigned long lookup_ctx_queries(const lookup_ctx_t *ctx)
+{
+    return ctx->queries;
+}
+
+static void lookup_free(lookup_t *l)
+{
+    if (l->job != NULL)
+        dnssec_job_free(l->job);
+    ldns_rdf_deep_free(l->qname);
+    free(l);
+}
+
+static void on_answer(void *arg, dns_status_t status, ldns_pkt *answer);
+
+static int send_query(lookup_t *l, const ldns_rdf *name, ldns_rr_type type)
+{
+    l->ctx->queries++;
+    return dns_query(l->ctx->dns, name, type, on_answer, l);
+}
+
+/* ------------------------------------------------------- validated mode */
+
+static model_dnssec_t from_validator(dnssec_status_t s)
+{
+    switch (s) {
+    case DNSSEC_SECURE: return MODEL_DNSSEC_SECURE;
+    case DNSSEC_INSECURE: return MODEL_DNSSEC_INSECURE;
+    case DNSSEC_BOGUS: return MODEL_DNSSEC_BOGUS;
+    case DNSSEC_INDETERMINATE: break;
+    }
+    return MODEL_DNSSEC_INDETERMINATE;
+}
+
+static void finish_validated(lookup_t *l)
+{
+    const dnssec_job_t *job = l->job;
+    const dnssec_alias_t *links;
+    lookup_result_t r = {
+        .status = from_validator(dnssec_job_status(job)),
+        .reason = dnssec_job_reason(job),
+        .ede = dnssec_job_ede(job),
+        .rrset = dnssec_job_rrset(job),
+        .final_name = dnssec_job_final_name(job),
+        .aliased = dnssec_job_aliases(job, &links) > 0,
+    };
+
+    switch (dnssec_job_answer(job)) {
+    case DNSSEC_ANSWER_DATA: r.answer = LOOKUP_DATA; break;
+    case DNSSEC_ANSWER_NODATA: r.answer = LOOKUP_NODATA; break;
+    case DNSSEC_ANSWER_NXDOMAIN: r.answer = LOOKUP_NXDOMAIN; break;
+    case DNSSEC_ANSWER_NONE: r.answer = LOOKUP_FAILED; break;
+    }
+    if (r.final_name == NULL)
+        r.final_name = l->qname;
+    l->cb(l->arg, &r);
+    lookup_free(l);
+}
+
+/* Drive the validator until it needs a fetch (sent) or is done. */
+static void step(lookup_t *l)
+{
+    const ldns_rdf *name;
+    ldns_rr_type type;
+
+    while (dnssec_job_step(l->job, &name, &type) == DNSSEC_JOB_NEED) {
+        if (send_query(l, name, type) == 0)
+            return;
+        dnssec_job_feed(l->job, NULL);
+    }
+    finish_validated(l);
+}
+
+/* ------------------------------------------------------- --trust-ad mode */
+
+static int first_ede(ldns_pkt *pkt)
+{
+    ldns_edns_option_list *opts = ldns_pkt_edns_get_option_list(pkt);
+    for (size_t i = 0; opts != NULL && i < ldns_edns_option_list_get_count(opts); i++) {
+        ldns_edns_option *o = ldns_edns_option_list_get_option(opts, i);
+        if (ldns_edns_get_code(o) == LDNS_EDNS_EDE && ldns_edns_get_size(o) >= 2) {
+            const uint8_t *d = ldns_edns_get_data(o);
+            return (d[0] << 8) | d[1];
+        }
+    }
+    return -1;
+}
+
+static void finish_trusted(lookup_t *l, dns_status_t status, ldns_pkt *pkt)
+{
+    lookup_result_t r = {.status = MODEL_DNSSEC_INDETERMINATE, .reason = "", .ede = -1,
+                         .answer = LOOKUP_FAILED, .final_name = l->qname};
+    ldns_rdf *name = l->qname;
+    ldns_rr_list *rrset = NULL;
+    ldns_rr_list *answer;
+
+    if (status != DNS_OK) {
+        r.reason = dns_status_name(status);
+        goto done;
+    }
+    r.ede = first_ede(pkt);
+    if (ldns_pkt_get_rcode(pkt) != LDNS_RCODE_NOERROR &&
+        ldns_pkt_get_rcode(pkt) != LDNS_RCODE_NXDOMAIN) {
+        /* RFC 8914 codes 6-12: the resolver found the data bogus */
+        bool bogus = r.ede >= 6 && r.ede <= 12;
+        r.status = bogus ? MODEL_DNSSEC_BOGUS : MODEL_DNSSEC_INDETERMINATE;
+        r.reason = bogus ? "the resolver reports the answer bogus" : "the resolver failed (SERVFAIL)";
+        goto done;
+    }
+    r.status = ldns_pkt_ad(pkt) ? MODEL_DNSSEC_SECURE : MODEL_DNSSEC_INSECURE;
+    r.reason = ldns_pkt_ad(pkt) ? "" : "the resolver did not set the AD bit";
+    /* follow the CNAME chain the resolver put into the answer */
+    answer = ldns_pkt_answer(pkt);
+    for (int hops = 0; hops < 10; hops++) {
+        ldns_rdf *next = NULL;
+        for (size_t i = 0; i < ldns_rr_list_rr_count(answer); i++) {
+            ldns_rr *rr = ldns_rr_list_rr(answer, i);
+            if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
+                ldns_dname_compare(ldns_rr_owner(rr), name) == 0)
+                next = ldns_rr_rdf(rr, 0);
+        }
+        if (next == NULL || l->qtype == LDNS_RR_TYPE_CNAME)
+            break;
+        name = next;
+        r.aliased = true;
+    }
+    rrset = ldns_pkt_rr_list_by_name_and_type(pkt, name, l->qtype, LDNS_SECTION_ANSWER);
+    r.final_name = name;
+    r.rrset = rrset;
+    if (rrset != NULL && ldns_rr_list_rr_count(rrset) > 0)
+        r.answer = LOOKUP_DATA;
+    else
+        r.answer = ldns_pkt_get_rcode(pkt) == LDNS_RCODE_NXDOMAIN ? LOOKUP_NXDOMAIN : LOOKUP_NODATA;
+done:
+    l->cb(l->arg, &r);
+    ldns_rr_list_deep_free(rrset);
+    ldns_pkt_free(pkt);
+    lookup_free(l);
+}
+
+/* -------------------------------------------------------------- common */
+
+static void on_answer(void *arg, dns_status_t status, ldns_pkt *answer)
+{
+    lookup_t *l = arg;
+
+    if (l->ctx->anchors == NULL) {
+        finish_trusted(l, status, answer);
+        return;
+    }
+    if (status != DNS_OK) {
+        ldns_pkt_free(answer);
+        answer = NULL;
+    }
+    if (l->job == NULL) {
+        l->job = dnssec_job_new(l->ctx->anchors, l->ctx->cache, l->qname, l->qtype,
+                                answer, l->ctx->at);
+        if (l->job == NULL) {
+            lookup_result_t r = {.status = MODEL_DNSSEC_INDETERMINATE, .reason = "out of memory",
+                                 .ede = -1, .answer = LOOKUP_FAILED, .final_name = l->qname};
+            l->cb(l->arg, &r);
+            lookup_free(l);
+            return;
+        }
+    } else {
+        dnssec_job_feed(l->job, answer);
+    }
+    step(l);
+}
+
+int lookup_start(lookup_ctx_t *ctx, const char *name, ldns_rr_type type,
+                 lookup_callback_t cb, void *arg)
+{
+    lookup_t *l = calloc(1, sizeof(*l));
+
+    if (l == NULL)
+        return -1;
+    l->ctx = ctx;
+    l->qtype = type;
+    l->cb = cb;
+    l->arg = arg;
+    l->qname = ldns_dname_new_frm_str(name);
+    if (l->qname == NULL) {
+        free(l);
+        return -1;
+    }
+    ldns_dname2canonical(l->qname);
+    if (send_query(l, l->qname, type) != 0) {
+        lookup_free(l);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,179 @@
+#!/usr/bin/python3
+"""danescan against every scenario of the fixture world.
+
+Run inside `fixtures/world run`, with the danescan binary as argument:
+one batch scan of all catalogue domains (JSON Lines), then every domain's
+verdict, MX status, hosts, TLSA, address results and matched records are
+compared with the catalogue.  Then the guard scenario without
+--allow-private (no connection may reach its listener), the same DNS
+expectations in --trust-ad mode, and the exit status.
+
+    scan_check.py DANESCAN [--mode validate|trust-ad|guard]...
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+DANESCAN = os.path.abspath(sys.argv[1])
+CATALOGUE = json.load(open(os.environ["DANESCAN_SCENARIOS"]))
+BASE = ["--resolver", os.environ["DANESCAN_RESOLVER"], "--timeout", "5"]
+FAULTD_LOG = os.path.join(os.environ["DANESCAN_WORLD_DIR"], "faultd.log")
+
+passed = failed = 0
+
+
+def check(cond, what):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print("  FAIL " + what)
+    return cond
+
+
+def scan(domains, extra):
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("\n".join(domains) + "\n")
+        listing = f.name
+    try:
+        r = subprocess.run([DANESCAN, "-f", listing] + BASE + extra, capture_output=True,
+                           text=True, timeout=300)
+    finally:
+        os.unlink(listing)
+    records = {}
+    for line in r.stdout.splitlines():
+        rec = json.loads(line)
+        records[rec.get("domain", rec.get("input"))] = rec
+    return r, records
+
+
+def compare_address(where, want, got):
+    check(got.get("result") == want["result"],
+          "%s: result %s, want %s (reason %s)" % (where, got.get("result"), want["result"], got.get("reason")))
+    if want["result"] in ("dane-fail", "timeout") and "reason" in want:
+        check(want["reason"] in (got.get("reason") or ""),
+              "%s: reason %r, want %r" % (where, got.get("reason"), want["reason"]))
+    if want.get("reason") == "starttls-injection":
+        check("starttls-injection" in (got.get("reason") or ""), "%s: reason %r" % (where, got.get("reason")))
+    if "matched" in want and want["result"] == "dane-pass":
+        m = got.get("matched") or {}
+        have = "%s %s %s" % (m.get("usage"), m.get("selector"), m.get("mtype"))
+        check(have == want["matched"] and m.get("depth") == want["depth"],
+              "%s: matched %s depth %s, want %s depth %s" % (where, have, m.get("depth"), want["matched"], want["depth"]))
+    if "certificates" in want:
+        got_certs = {h.get("cert_type"): h.get("result") for h in got.get("handshakes", [])}
+        check(got_certs == want["certificates"], "%s: certificates %s, want %s" % (where, got_certs, want["certificates"]))
+
+
+def compare(s, rec, mode):
+    e = s["expect"]
+    d = s["domain"]
+    if not check(rec is not None, "%s: no record in the output" % d):
+        return
+    check(rec.get("verdict") == e["verdict"], "%s: verdict %s, want %s" % (d, rec.get("verdict"), e["verdict"]))
+    if e["verdict"] == "invalid-input":
+        check(bool(rec.get("error")), "%s: invalid input without an error" % d)
+        return
+    check(rec.get("mx_dnssec") == e["mx_dnssec"], "%s: mx_dnssec %s, want %s" % (d, rec.get("mx_dnssec"), e["mx_dnssec"]))
+    hosts = {h["host"]: h for h in rec.get("mx", [])}
+    if "host_count" in e:
+        check(len(hosts) == e["host_count"], "%s: %d hosts, want %d" % (d, len(hosts), e["host_count"]))
+    elif e.get("hosts") is not None:
+        check(len(hosts) == len(e["hosts"]), "%s: hosts %s, want %s" % (d, sorted(hosts), [h["host"] for h in e["hosts"]]))
+    for want in e.get("hosts", []):
+        where = "%s %s" % (d, want["host"])
+        got = hosts.get(want["host"])
+        if not check(got is not None, "%s: host missing" % where):
+            continue
+        check(got.get("status") == want["status"], "%s: status %s, want %s" % (where, got.get("status"), want["status"]))
+        check(got.get("dnssec") == want["dnssec"], "%s: dnssec %s, want %s" % (where, got.get("dnssec"), want["dnssec"]))
+        if "tlsa" in want:
+            t = got.get("tlsa") or {}
+            wt = want["tlsa"]
+            check(t.get("base_domain") == wt["base_domain"],
+                  "%s: TLSA base %s, want %s" % (where, t.get("base_domain"), wt["base_domain"]))
+            check(t.get("dnssec") == wt["dnssec"], "%s: TLSA dnssec %s, want %s" % (where, t.get("dnssec"), wt["dnssec"]))
+            usable = sum(1 for r in t.get("records", []) if r.get("usable"))
+            check(usable == wt["usable"], "%s: %d usable TLSA, want %d" % (where, usable, wt["usable"]))
+        addrs = {a["address"]: a for a in got.get("addresses", [])}
+        if "address_count" in want:
+            check(len(addrs) == want["address_count"], "%s: %d addresses, want %d" % (where, len(addrs), want["address_count"]))
+        for addr, wa in want.get("addresses", {}).items():
+            if mode == "no-probe":
+                wa = {"result": "skipped"}
+            ga = addrs.get(addr)
+            if check(ga is not None, "%s[%s]: address missing (have %s)" % (where, addr, sorted(addrs))):
+                compare_address("%s[%s]" % (where, addr), wa, ga)
+        if "any_address" in want and mode != "no-probe":
+            for addr, ga in addrs.items():
+                compare_address("%s[%s]" % (where, addr), want["any_address"], ga)
+
+
+def run_mode(mode):
+    scenarios = [s for s in CATALOGUE["scenarios"]]
+    extra = ["--allow-private"]
+    if mode == "trust-ad":
+        extra += ["--trust-ad", "--no-probe"]
+    else:
+        extra += ["--trust-anchor", os.environ["DANESCAN_TRUST_ANCHOR"]]
+    if mode == "no-probe":
+        extra.append("--no-probe")
+    before = passed
+    r, records = scan([s["domain"] for s in scenarios], extra)
+    check(r.returncode in (0, 1, 2), "%s: exit status %d, stderr: %s" % (mode, r.returncode, r.stderr[-500:]))
+    for s in scenarios:
+        if mode in ("trust-ad", "no-probe"):
+            # DNS facts only: addresses are not probed
+            s = dict(s, expect=dns_only(s["expect"]))
+        compare(s, records.get(s["domain"]), "no-probe" if mode == "trust-ad" else mode)
+    print("%s: %d checks agree" % (mode, passed - before))
+
+
+def dns_only(e):
+    """What DNS alone can tell: the catalogue's expectations with every
+    address skipped and the verdict that follows from that."""
+    e = json.loads(json.dumps(e))
+    hosts = e.get("hosts", [])
+    for h in hosts:
+        h.pop("any_address", None)
+    verdict_dns = e["verdict"]
+    if verdict_dns in ("dane-invalid", "dane-incomplete"):
+        failing_dns = any(h["status"] in ("dane-unusable", "lookup-error") or
+                          h.get("tlsa", {}).get("dnssec") == "bogus" for h in hosts)
+        if not failing_dns:
+            verdict_dns = "insecure" if e["mx_dnssec"] != "secure" else (
+                "dane-valid" if all(h["status"] == "dane" for h in hosts) else "dane-partial")
+    e["verdict"] = verdict_dns
+    return e
+
+
+def run_guard():
+    s = next(s for s in CATALOGUE["scenarios"] if "guard" in s)
+    addr = next(iter(s["guard"]["addresses"]))
+    before = open(FAULTD_LOG).read().count(" %s:25 " % addr)
+    r, records = scan([s["domain"]], ["--trust-anchor", os.environ["DANESCAN_TRUST_ANCHOR"]])
+    rec = records.get(s["domain"], {})
+    check(rec.get("verdict") == s["guard"]["verdict"], "guard: verdict %s, want %s" % (rec.get("verdict"), s["guard"]["verdict"]))
+    got = [a for h in rec.get("mx", []) for a in h.get("addresses", []) if a["address"] == addr]
+    check(got and got[0]["result"] == "blocked", "guard: %s result %s, want blocked" % (addr, got and got[0].get("result")))
+    after = open(FAULTD_LOG).read().count(" %s:25 " % addr)
+    check(after == before, "guard: faultd saw %d new connection(s) to %s" % (after - before, addr))
+
+
+def main():
+    modes = [a.split("=", 1)[1] for a in sys.argv[2:] if a.startswith("--mode=")] or ["validate", "no-probe", "trust-ad", "guard"]
+    for mode in modes:
+        if mode == "guard":
+            run_guard()
+        else:
+            run_mode(mode)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
