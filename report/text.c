@@ -43,8 +43,8 @@ static const text_words_t verdict_words[] = {
                                     "DANE senders defer mail to the failing hosts",
                                     TEXT_TONE_BAD},
     [MODEL_VERDICT_INSECURE] = {"insecure",
-                                "the MX records are not DNSSEC-signed, "
-                                "so senders cannot use DANE",
+                                "the MX records are not DNSSEC-signed: mail can be "
+                                "redirected; DANE protects only hosts that publish it",
                                 TEXT_TONE_PLAIN},
     [MODEL_VERDICT_DANE_INCOMPLETE] = {"DANE incomplete",
                                        "DANE is published and nothing failed, "

@@ -164,11 +164,35 @@ def run_guard():
     check(after == before, "guard: faultd saw %d new connection(s) to %s" % (after - before, addr))
 
 
+EXIT_CASES = [  # (domains, extra options, exit status) - DESIGN.md exit status
+    (["dane-ee.test"], [], 0),
+    (["no-tlsa.test"], [], 0),
+    (["no-tlsa.test"], ["--require-dane"], 2),
+    (["partial.test"], [], 1),
+    (["partial.test"], ["--fail-on", "critical"], 0),
+    (["tlsa-mismatch.test", "dane-ee.test"], [], 2),
+    (["tlsa-mismatch.test"], ["--fail-on", "never"], 0),
+    (["bogus-mx.test"], [], 2),
+    (["bad..name"], [], 3),
+]
+
+
+def run_exit_status():
+    for domains, extra, want in EXIT_CASES:
+        r = subprocess.run([DANESCAN] + BASE + ["--allow-private", "--trust-anchor",
+                            os.environ["DANESCAN_TRUST_ANCHOR"]] + extra + domains,
+                           capture_output=True, text=True, timeout=120)
+        check(r.returncode == want, "exit status of %s %s: %d, want %d" % (" ".join(extra), domains, r.returncode, want))
+
+
 def main():
-    modes = [a.split("=", 1)[1] for a in sys.argv[2:] if a.startswith("--mode=")] or ["validate", "no-probe", "trust-ad", "guard"]
+    modes = [a.split("=", 1)[1] for a in sys.argv[2:] if a.startswith("--mode=")] or [
+        "validate", "no-probe", "trust-ad", "guard", "exit-status"]
     for mode in modes:
         if mode == "guard":
             run_guard()
+        elif mode == "exit-status":
+            run_exit_status()
         else:
             run_mode(mode)
     print("%d passed, %d failed" % (passed, failed))
