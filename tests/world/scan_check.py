@@ -13,6 +13,8 @@ expectations in --trust-ad mode, and the exit status.
 
 import json
 import os
+
+import jsonschema
 import subprocess
 import sys
 import tempfile
@@ -21,6 +23,8 @@ DANESCAN = os.path.abspath(sys.argv[1])
 CATALOGUE = json.load(open(os.environ["DANESCAN_SCENARIOS"]))
 BASE = ["--resolver", os.environ["DANESCAN_RESOLVER"], "--timeout", "5"]
 FAULTD_LOG = os.path.join(os.environ["DANESCAN_WORLD_DIR"], "faultd.log")
+SCHEMA = jsonschema.Draft202012Validator(json.load(open(os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "report", "schema.json"))))
 
 passed = failed = 0
 
@@ -47,6 +51,9 @@ def scan(domains, extra):
     records = {}
     for line in r.stdout.splitlines():
         rec = json.loads(line)
+        errors = [e.message for e in SCHEMA.iter_errors(rec)]
+        check(not errors, "%s: output does not match report/schema.json: %s" % (
+            rec.get("domain", rec.get("input")), errors[:3]))
         records[rec.get("domain", rec.get("input"))] = rec
     return r, records
 
