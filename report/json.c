@@ -258,6 +258,8 @@ static json_t *tlsa_new(const model_tlsa_t *t)
         put(obj, "lookup_failed", json_boolean(t->lookup_failed), &ok);
     }
     put_text(obj, "reason", t->reason, &ok);
+    if (t->ede > 0)
+        put_int(obj, "ede", t->ede, &ok);
     for (size_t i = 0; i < t->n_records; i++) {
         const model_tlsa_record_t *r = &t->records[i];
         json_t *rec = json_object();
@@ -289,6 +291,8 @@ static json_t *host_new(const model_host_t *h)
     put_text(obj, "cname_target", h->cname_target, &ok);
     put_text(obj, "dnssec", model_dnssec_name(h->dnssec), &ok);
     put_text(obj, "dnssec_reason", h->dnssec_reason, &ok);
+    if (h->dnssec_ede > 0)
+        put_int(obj, "dnssec_ede", h->dnssec_ede, &ok);
     put_text(obj, "status", model_host_status_name(h->status), &ok);
     put(obj, "tlsa", tlsa_new(&h->tlsa), &ok);
     for (size_t i = 0; i < h->n_addresses; i++)
@@ -344,6 +348,8 @@ json_t *report_json_domain(const model_domain_t *d)
     put(obj, "probed", json_boolean(d->probed), &ok);
     put_text(obj, "mx_dnssec", model_dnssec_name(d->mx_dnssec), &ok);
     put_text(obj, "mx_reason", d->mx_reason, &ok);
+    if (d->mx_ede > 0)
+        put_int(obj, "mx_ede", d->mx_ede, &ok);
     for (size_t i = 0; i < d->n_hosts; i++)
         push(mx, host_new(&d->hosts[i]), &ok);
     put(obj, "mx", mx, &ok);

@@ -89,6 +89,7 @@ typedef struct {
     char *qname;                /* _25._tcp.<base_domain> */
     model_dnssec_t dnssec;
     char *reason;               /* why not secure, or NULL */
+    int ede;                    /* RFC 8914 code of the reason; 0: none */
     bool looked_up;             /* false: not looked up (D4) */
     bool lookup_failed;         /* SERVFAIL / timeout (D2) */
     size_t n_records;
@@ -140,6 +141,7 @@ typedef struct {
     model_dnssec_t dnssec;      /* status of the address records used;
                                    indeterminate when the lookup failed */
     char *dnssec_reason;
+    int dnssec_ede;             /* RFC 8914 code; 0: none */
     model_host_status_t status;
     model_tlsa_t tlsa;
     size_t n_addresses;
@@ -162,6 +164,8 @@ typedef struct {
     model_mx_outcome_t mx_outcome;
     model_dnssec_t mx_dnssec;
     char *mx_reason;
+    int mx_ede;                 /* RFC 8914 code of mx_reason; 0: none
+                                   (code 0, Other Error, is never given) */
     size_t n_hosts;
     model_host_t *hosts;
     size_t hosts_cut;           /* beyond the 10-host limit */

@@ -22,6 +22,7 @@ typedef struct {
     lookup_answer_t answer;
     model_dnssec_t status;
     char *reason;
+    int ede;
     char **addrs;
     size_t n_addrs;
     char *final_name;
@@ -128,6 +129,8 @@ static void on_mx(void *arg, const lookup_result_t *r)
     d->mx_dnssec = r->status;
     if (r->reason != NULL && *r->reason)
         d->mx_reason = strdup(r->reason);
+    if (r->status != MODEL_DNSSEC_SECURE && r->ede > 0)
+        d->mx_ede = r->ede;
     /* RULES M2: a bogus MX RRset (or denial) defers the whole domain */
     switch (r->status == MODEL_DNSSEC_BOGUS ? LOOKUP_FAILED : r->answer) {
     case LOOKUP_FAILED:
@@ -211,6 +214,7 @@ static void on_address(void *arg, const lookup_result_t *r)
     f->answer = r->answer;
     f->status = r->status;
     f->reason = (r->reason && *r->reason) ? strdup(r->reason) : NULL;
+    f->ede = r->status != MODEL_DNSSEC_SECURE && r->ede > 0 ? r->ede : 0;
     f->aliased = r->aliased;
     f->final_name = name_str(r->final_name);
     f->addrs = calloc(n + 1, sizeof(char *));
@@ -233,8 +237,10 @@ static void host_addresses(scan_t *s, size_t i)
         family_t *fam = &x->fam[f];
         if (fam->status == MODEL_DNSSEC_BOGUS) {
             any_bogus = true;
-            if (h->dnssec_reason == NULL && fam->reason)
+            if (h->dnssec_reason == NULL && fam->reason) {
                 h->dnssec_reason = strdup(fam->reason);
+                h->dnssec_ede = fam->ede;
+            }
             continue;
         }
         if (fam->answer == LOOKUP_FAILED) {
@@ -246,8 +252,10 @@ static void host_addresses(scan_t *s, size_t i)
             any_insecure |= fam->status != MODEL_DNSSEC_SECURE;
             if (fam->aliased && x->final_name == NULL)
                 x->final_name = xstrdup(fam->final_name);
-            if (fam->status != MODEL_DNSSEC_SECURE && h->dnssec_reason == NULL && fam->reason)
+            if (fam->status != MODEL_DNSSEC_SECURE && h->dnssec_reason == NULL && fam->reason) {
                 h->dnssec_reason = strdup(fam->reason);
+                h->dnssec_ede = fam->ede;
+            }
         }
     }
     h->addresses = calloc(total + 1, sizeof(*h->addresses));
@@ -334,6 +342,7 @@ static void on_tlsa(void *arg, const lookup_result_t *r)
     t->lookup_failed = r->answer == LOOKUP_FAILED && r->status != MODEL_DNSSEC_BOGUS;
     free(t->reason);
     t->reason = (r->reason && *r->reason) ? strdup(r->reason) : NULL;
+    t->ede = r->status != MODEL_DNSSEC_SECURE && r->ede > 0 ? r->ede : 0;
     /* a bogus RRset is forged data: nothing of it is reported as records */
     if (r->answer == LOOKUP_DATA && r->status != MODEL_DNSSEC_BOGUS) {
         t->records = calloc(n + 1, sizeof(*t->records));
