@@ -197,6 +197,31 @@ static json_t *timings_new(const model_address_t *a)
     return finish(obj, ok);
 }
 
+/* RFC 8460 section 4.3 result type of a failed address, or NULL. */
+static const char *tlsrpt_type(const model_address_t *a)
+{
+    const char *reason = a->reason ? a->reason : "";
+
+    switch (a->result) {
+    case MODEL_ADDR_NO_STARTTLS:
+        return "starttls-not-supported";
+    case MODEL_ADDR_TLS_UNAUTHENTICATED:
+        return "tlsa-invalid";
+    case MODEL_ADDR_DANE_FAIL:
+        if (strncmp(reason, "name-mismatch", 13) == 0)
+            return "certificate-host-mismatch";
+        if (strncmp(reason, "cert-expired", 12) == 0)
+            return "certificate-expired";
+        if (strncmp(reason, "chain-invalid", 13) == 0)
+            return "certificate-not-trusted";
+        return "validation-failure";
+    case MODEL_ADDR_TLS_FAILED:
+        return "validation-failure";
+    default:
+        return NULL;
+    }
+}
+
 static json_t *address_new(const model_address_t *a)
 {
     const model_handshake_t *primary = primary_handshake(a);
@@ -207,6 +232,7 @@ static json_t *address_new(const model_address_t *a)
     put_text(obj, "address", a->address, &ok);
     put_text(obj, "result", model_addr_result_name(a->result), &ok);
     put_text(obj, "reason", a->reason, &ok);
+    put_text(obj, "tlsrpt", tlsrpt_type(a), &ok);
     /* Known only once EHLO was answered (or STARTTLS was found missing). */
     if (a->starttls || a->n_ehlo > 0 || a->result == MODEL_ADDR_NO_STARTTLS)
         put(obj, "starttls", json_boolean(a->starttls), &ok);

@@ -163,7 +163,8 @@ CASES = [
     # where the schema says it is open, extensions pass
     ("extension at the domain", "dane-valid", setp(["mta_sts"], {"mode": "enforce"}), True),
     ("extension at a host", "dane-valid", setp(["mx", 0, "ttl"], 3600), True),
-    ("extension at an address", "dane-valid", setp(A0 + ["tlsrpt"], "sts-policy-invalid"), True),
+    ("extension at an address", "dane-valid", setp(A0 + ["mta_sts"], "policy-invalid"), True),
+    ("tlsrpt is one of RFC 8460's result types", "dane-valid", setp(A0 + ["tlsrpt"], "sts-policy-invalid"), False),
     ("extension in tls", "dane-valid", setp(A0 + ["tls", "alpn"], "smtp"), True),
     ("extension in tlsa", "dane-valid", setp(["mx", 0, "tlsa", "ttl"], 300), True),
     ("a finding with host and address", "dane-valid",

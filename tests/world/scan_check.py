@@ -60,12 +60,20 @@ def scan(domains, extra):
     return r, records
 
 
+TLSRPT = {"no-starttls": "starttls-not-supported", "tls-unauthenticated": "tlsa-invalid",
+          "tlsa-mismatch": "validation-failure", "name-mismatch": "certificate-host-mismatch",
+          "cert-expired": "certificate-expired", "tls-failed": "validation-failure"}
+
+
 def compare_address(where, want, got):
     check(got.get("result") == want["result"],
           "%s: result %s, want %s (reason %s)" % (where, got.get("result"), want["result"], got.get("reason")))
     if want["result"] in ("dane-fail", "timeout") and "reason" in want:
         check(want["reason"] in (got.get("reason") or ""),
               "%s: reason %r, want %r" % (where, got.get("reason"), want["reason"]))
+    key = want.get("reason") if want["result"] == "dane-fail" else want["result"]
+    if key in TLSRPT:
+        check(got.get("tlsrpt") == TLSRPT[key], "%s: tlsrpt %s, want %s" % (where, got.get("tlsrpt"), TLSRPT[key]))
     if want.get("reason") == "starttls-injection":
         check("starttls-injection" in (got.get("reason") or ""), "%s: reason %r" % (where, got.get("reason")))
     if "matched" in want and want["result"] == "dane-pass":
