@@ -4,22 +4,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define FETCH_BUCKETS 4096
+
+typedef struct lookup lookup_t;
+
+/* One query on the wire and every lookup waiting for its answer: many
+ * domains share MX hosts and every validation starts at the same zones,
+ * so identical questions in flight are asked once. */
+typedef struct fetch {
+    struct fetch *next;         /* in its hash bucket */
+    lookup_ctx_t *ctx;
+    ldns_rdf *name;
+    ldns_rr_type type;
+    unsigned bucket;
+    lookup_t **waiters;
+    size_t n_waiters, cap_waiters;
+} fetch_t;
+
 struct lookup_ctx {
     dns_client_t *dns;
     const dnssec_anchors_t *anchors;    /* NULL: --trust-ad */
     dnssec_cache_t *cache;
     time_t at;
-    unsigned long queries;
+    unsigned long queries, shared;
+    fetch_t *fetches[FETCH_BUCKETS];
 };
 
-typedef struct {
+struct lookup {
     lookup_ctx_t *ctx;
     ldns_rdf *qname;
     ldns_rr_type qtype;
     dnssec_job_t *job;
     lookup_callback_t cb;
     void *arg;
-} lookup_t;
+};
 
 lookup_ctx_t *lookup_ctx_new(dns_client_t *dns, const dnssec_anchors_t *anchors,
                              dnssec_cache_t *cache, time_t at)
@@ -44,6 +62,11 @@ unsigned long lookup_ctx_queries(const lookup_ctx_t *ctx)
     return ctx->queries;
 }
 
+unsigned long lookup_ctx_shared(const lookup_ctx_t *ctx)
+{
+    return ctx->shared;
+}
+
 static void lookup_free(lookup_t *l)
 {
     if (l->job != NULL)
@@ -52,12 +75,84 @@ static void lookup_free(lookup_t *l)
     free(l);
 }
 
-static void on_answer(void *arg, dns_status_t status, ldns_pkt *answer);
+static void on_answer(lookup_t *l, dns_status_t status, ldns_pkt *answer);
+
+static unsigned fetch_bucket(const ldns_rdf *name, ldns_rr_type type)
+{
+    const uint8_t *p = ldns_rdf_data(name);
+    unsigned h = 2166136261u ^ type;
+    for (size_t i = 0; i < ldns_rdf_size(name); i++)
+        h = (h ^ (uint8_t)(p[i] | 0x20)) * 16777619u;   /* case-insensitive enough */
+    return h % FETCH_BUCKETS;
+}
+
+static bool fetch_wait(fetch_t *f, lookup_t *l)
+{
+    if (f->n_waiters == f->cap_waiters) {
+        size_t cap = f->cap_waiters ? 2 * f->cap_waiters : 4;
+        lookup_t **w = realloc(f->waiters, cap * sizeof(*w));
+        if (w == NULL)
+            return false;
+        f->waiters = w;
+        f->cap_waiters = cap;
+    }
+    f->waiters[f->n_waiters++] = l;
+    return true;
+}
+
+static void fetch_free(fetch_t *f)
+{
+    ldns_rdf_deep_free(f->name);
+    free(f->waiters);
+    free(f);
+}
+
+static void on_fetch(void *arg, dns_status_t status, ldns_pkt *answer)
+{
+    fetch_t *f = arg, **pp = &f->ctx->fetches[f->bucket];
+
+    /* unlinked first: a waiter may ask the same question again */
+    while (*pp != f)
+        pp = &(*pp)->next;
+    *pp = f->next;
+    for (size_t i = 0; i < f->n_waiters; i++) {
+        bool last = i + 1 == f->n_waiters;
+        on_answer(f->waiters[i], status, last || answer == NULL ? answer : ldns_pkt_clone(answer));
+    }
+    if (f->n_waiters == 0)
+        ldns_pkt_free(answer);
+    fetch_free(f);
+}
 
 static int send_query(lookup_t *l, const ldns_rdf *name, ldns_rr_type type)
 {
-    l->ctx->queries++;
-    return dns_query(l->ctx->dns, name, type, on_answer, l);
+    lookup_ctx_t *ctx = l->ctx;
+    unsigned bucket = fetch_bucket(name, type);
+    fetch_t *f;
+
+    for (f = ctx->fetches[bucket]; f != NULL; f = f->next) {
+        if (f->type == type && ldns_dname_compare(f->name, name) == 0) {
+            ctx->shared++;
+            return fetch_wait(f, l) ? 0 : -1;
+        }
+    }
+    f = calloc(1, sizeof(*f));
+    if (f == NULL || (f->name = ldns_rdf_clone(name)) == NULL || !fetch_wait(f, l)) {
+        if (f != NULL)
+            fetch_free(f);
+        return -1;
+    }
+    f->ctx = ctx;
+    f->type = type;
+    f->bucket = bucket;
+    if (dns_query(ctx->dns, name, type, on_fetch, f) != 0) {
+        fetch_free(f);
+        return -1;
+    }
+    f->next = ctx->fetches[bucket];
+    ctx->fetches[bucket] = f;
+    ctx->queries++;
+    return 0;
 }
 
 /* ------------------------------------------------------- validated mode */
@@ -181,10 +276,8 @@ done:
 
 /* -------------------------------------------------------------- common */
 
-static void on_answer(void *arg, dns_status_t status, ldns_pkt *answer)
+static void on_answer(lookup_t *l, dns_status_t status, ldns_pkt *answer)
 {
-    lookup_t *l = arg;
-
     if (l->ctx->anchors == NULL) {
         finish_trusted(l, status, answer);
         return;

@@ -49,7 +49,9 @@ void lookup_ctx_free(lookup_ctx_t *ctx);
 int lookup_start(lookup_ctx_t *ctx, const char *name, ldns_rr_type type,
                  lookup_callback_t cb, void *arg);
 
-/* Queries sent for this context so far (for benchmarks). */
+/* Queries sent for this context so far, and questions that were already
+ * in flight and waited for that answer instead (for benchmarks). */
 unsigned long lookup_ctx_queries(const lookup_ctx_t *ctx);
+unsigned long lookup_ctx_shared(const lookup_ctx_t *ctx);
 
 #endif

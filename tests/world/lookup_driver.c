@@ -95,7 +95,7 @@ int main(int argc, char **argv)
     loop_run(loop);
     for (size_t i = 0; i < n; i++)
         printf("%s %s %s\n", items[i].name, items[i].type, items[i].result);
-    printf("# queries %lu\n", lookup_ctx_queries(ctx));
+    printf("# queries %lu, shared %lu\n", lookup_ctx_queries(ctx), lookup_ctx_shared(ctx));
     lookup_ctx_free(ctx);
     dns_client_free(dns);
     dnssec_cache_free(cache);
