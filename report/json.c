@@ -86,31 +86,6 @@ static json_t *strv_new(char *const *v, size_t n)
     return finish(arr, ok);
 }
 
-/* A handshake completed when it negotiated a protocol version and ended
- * in one of the "TLS up" results (DESIGN.md "Address result"). */
-static bool handshake_completed(const model_handshake_t *hs)
-{
-    switch (hs->result) {
-    case MODEL_ADDR_DANE_PASS:
-    case MODEL_ADDR_DANE_FAIL:
-    case MODEL_ADDR_TLS_UNAUTHENTICATED:
-    case MODEL_ADDR_TLS_ONLY:
-        return hs->tls_version != NULL;
-    default:
-        return false;
-    }
-}
-
-/* The handshake the address-level tls and certificate describe: the first
- * that completed (RULES A7: the others are in handshakes[]). */
-static const model_handshake_t *primary_handshake(const model_address_t *a)
-{
-    for (size_t i = 0; i < a->n_handshakes; i++)
-        if (handshake_completed(&a->handshakes[i]))
-            return &a->handshakes[i];
-    return NULL;
-}
-
 static json_t *cert_new(const model_cert_t *c)
 {
     json_t *obj = json_object();
@@ -163,7 +138,7 @@ static json_t *handshake_new(const model_handshake_t *hs)
     put_text(obj, "cert_type", hs->cert_type, &ok);
     put_text(obj, "result", model_addr_result_name(hs->result), &ok);
     put_text(obj, "reason", hs->reason, &ok);
-    if (handshake_completed(hs))
+    if (model_handshake_completed(hs))
         put(obj, "tls", tls_new(hs), &ok);
     if (hs->matched && hs->result == MODEL_ADDR_DANE_PASS)
         put(obj, "matched", matched_new(hs), &ok);
@@ -224,7 +199,7 @@ static const char *tlsrpt_type(const model_address_t *a)
 
 static json_t *address_new(const model_address_t *a)
 {
-    const model_handshake_t *primary = primary_handshake(a);
+    const model_handshake_t *primary = model_primary_handshake(a);
     json_t *obj = json_object();
     json_t *timings, *handshakes;
     bool ok = obj != NULL;

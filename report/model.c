@@ -173,6 +173,27 @@ model_verdict_t model_domain_verdict(const model_domain_t *d)
     return MODEL_VERDICT_NO_DANE;
 }
 
+bool model_handshake_completed(const model_handshake_t *hs)
+{
+    switch (hs->result) {
+    case MODEL_ADDR_DANE_PASS:
+    case MODEL_ADDR_DANE_FAIL:
+    case MODEL_ADDR_TLS_UNAUTHENTICATED:
+    case MODEL_ADDR_TLS_ONLY:
+        return hs->tls_version != NULL;
+    default:
+        return false;
+    }
+}
+
+const model_handshake_t *model_primary_handshake(const model_address_t *a)
+{
+    for (size_t i = 0; i < a->n_handshakes; i++)
+        if (model_handshake_completed(&a->handshakes[i]))
+            return &a->handshakes[i];
+    return NULL;
+}
+
 static void strv_free(char **v, size_t n)
 {
     for (size_t i = 0; i < n; i++)

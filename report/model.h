@@ -190,6 +190,15 @@ int model_addr_result_from_name(const char *name);
 model_host_status_t model_host_status(const model_host_t *host);
 model_verdict_t model_domain_verdict(const model_domain_t *domain);
 
+/* A handshake completed: it negotiated a protocol version and ended in
+ * one of the "TLS up" results (DESIGN.md "Address result"). */
+bool model_handshake_completed(const model_handshake_t *handshake);
+
+/* The handshake an address's tls and certificate describe: the first that
+ * completed (a protocol version and a "TLS up" result); RULES A7's others
+ * are listed beside it.  NULL when none completed. */
+const model_handshake_t *model_primary_handshake(const model_address_t *address);
+
 void model_domain_free(model_domain_t *domain);
 
 #endif

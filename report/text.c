@@ -354,30 +354,6 @@ static void say_result(text_out_t *o, const model_domain_t *d, const model_host_
     }
 }
 
-/* A handshake completed when it negotiated a protocol version and ended
- * in one of the "TLS up" results (DESIGN.md "Address result"). */
-static bool handshake_completed(const model_handshake_t *hs)
-{
-    switch (hs->result) {
-    case MODEL_ADDR_DANE_PASS:
-    case MODEL_ADDR_DANE_FAIL:
-    case MODEL_ADDR_TLS_UNAUTHENTICATED:
-    case MODEL_ADDR_TLS_ONLY:
-        return hs->tls_version != NULL;
-    default:
-        return false;
-    }
-}
-
-/* The first handshake that completed: its parameters and leaf. */
-static const model_handshake_t *primary_handshake(const model_address_t *a)
-{
-    for (size_t i = 0; i < a->n_handshakes; i++)
-        if (handshake_completed(&a->handshakes[i]))
-            return &a->handshakes[i];
-    return NULL;
-}
-
 /* The negotiated parameters and the leaf certificate of one handshake. */
 static void say_tls(text_out_t *o, const char *indent, const model_handshake_t *hs)
 {
@@ -411,7 +387,7 @@ static void say_tls(text_out_t *o, const char *indent, const model_handshake_t *
 static void say_address(text_out_t *o, const model_domain_t *d, const model_host_t *h,
                         const model_address_t *a)
 {
-    const model_handshake_t *primary = primary_handshake(a);
+    const model_handshake_t *primary = model_primary_handshake(a);
     text_tone_t tone = result_tone(h, a);
 
     say(o, "    %s[%s]: ", or_unknown(h->name), or_unknown(a->address));
@@ -431,7 +407,7 @@ static void say_address(text_out_t *o, const model_domain_t *d, const model_host
         say(o, "      %s certificate: ", or_unknown(hs->cert_type));
         say_handshake(o, hs);
         newline(o);
-        if (handshake_completed(hs))
+        if (model_handshake_completed(hs))
             say_tls(o, "        ", hs);
     }
 }
