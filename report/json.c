@@ -172,11 +172,14 @@ static json_t *timings_new(const model_address_t *a)
     return finish(obj, ok);
 }
 
-/* RFC 8460 section 4.3 result type of a failed address, or NULL. */
-static const char *tlsrpt_type(const model_address_t *a)
+/* RFC 8460 section 4.3 result type of an address that failed the host's
+ * DANE policy, or NULL: only hosts with a secure TLSA RRset have one. */
+static const char *tlsrpt_type(const model_address_t *a, model_host_status_t host)
 {
     const char *reason = a->reason ? a->reason : "";
 
+    if (host != MODEL_HOST_DANE && host != MODEL_HOST_DANE_UNUSABLE)
+        return NULL;
     switch (a->result) {
     case MODEL_ADDR_NO_STARTTLS:
         return "starttls-not-supported";
@@ -197,7 +200,7 @@ static const char *tlsrpt_type(const model_address_t *a)
     }
 }
 
-static json_t *address_new(const model_address_t *a)
+static json_t *address_new(const model_address_t *a, model_host_status_t host)
 {
     const model_handshake_t *primary = model_primary_handshake(a);
     json_t *obj = json_object();
@@ -207,7 +210,7 @@ static json_t *address_new(const model_address_t *a)
     put_text(obj, "address", a->address, &ok);
     put_text(obj, "result", model_addr_result_name(a->result), &ok);
     put_text(obj, "reason", a->reason, &ok);
-    put_text(obj, "tlsrpt", tlsrpt_type(a), &ok);
+    put_text(obj, "tlsrpt", tlsrpt_type(a, host), &ok);
     /* Known only once EHLO was answered (or STARTTLS was found missing). */
     if (a->starttls || a->n_ehlo > 0 || a->result == MODEL_ADDR_NO_STARTTLS)
         put(obj, "starttls", json_boolean(a->starttls), &ok);
@@ -297,7 +300,7 @@ static json_t *host_new(const model_host_t *h)
     put_text(obj, "status", model_host_status_name(h->status), &ok);
     put(obj, "tlsa", tlsa_new(&h->tlsa), &ok);
     for (size_t i = 0; i < h->n_addresses; i++)
-        push(addresses, address_new(&h->addresses[i]), &ok);
+        push(addresses, address_new(&h->addresses[i], h->status), &ok);
     put(obj, "addresses", addresses, &ok);
     if (h->addresses_cut > 0)
         put_int(obj, "addresses_cut", (json_int_t)h->addresses_cut, &ok);

@@ -293,7 +293,7 @@ static void host_addresses(scan_t *s, size_t i)
     }
     if (any_bogus && used > 0)
         finding(s, MODEL_SEVERITY_WARNING, "address-bogus", h->name, NULL,
-                "one address family of %s failed DNSSEC validation; the other is used (RFC 7672 section 2.2.2)",
+                "one address family of %s failed DNSSEC validation; the other is used (RFC 7672 section 2.1)",
                 h->name);
     if (h->addresses_cut > 0)
         finding(s, MODEL_SEVERITY_INFO, "address-limit", h->name, NULL,
