@@ -77,6 +77,10 @@ static char *name_str(const ldns_rdf *name)
 
 static void finding(scan_t *s, model_severity_t sev, const char *code, const char *host,
                     const char *address, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static void finding(scan_t *s, model_severity_t sev, const char *code, const char *host,
+                    const char *address, const char *fmt, ...)
 {
     model_domain_t *d = s->d;
     model_finding_t *f;
