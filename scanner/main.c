@@ -1,7 +1,6 @@
-/* main.c - the danescan command: options, input lines, the scheduler,
- * output and the exit status (DESIGN.md, "Command-line contract"). */
-#include <arpa/inet.h>
-#include <ctype.h>
+/* main.c - the danescan command: options, input lines, output and the
+ * exit status (DESIGN.md, "Command-line contract"); the scanning itself
+ * is runner.c's, shared with check_dane. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -11,23 +10,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dns.h"
-#include "dnssec.h"
 #include "json.h"
-#include "lookup.h"
-#include "loop.h"
+#include "junit.h"
 #include "model.h"
-#include "scan.h"
+#include "nagios.h"
+#include "runner.h"
 #include "smtp.h"
 #include "text.h"
-#include "tls.h"
 
-#define DEFAULT_ROOT_KEY "/usr/share/dns/root.key"
-#define DNS_TICK_MS 20
 #define MAX_LINE 1024
 
 enum { EXIT_OK = 0, EXIT_WARNING = 1, EXIT_CRITICAL = 2, EXIT_USAGE = 3 };
-enum { FORMAT_JSON, FORMAT_TEXT };
+enum { FORMAT_JSON, FORMAT_TEXT, FORMAT_NAGIOS, FORMAT_JUNIT };
 enum { FAIL_ON_WARNING, FAIL_ON_CRITICAL, FAIL_ON_NEVER };
 
 typedef struct {
@@ -41,30 +35,27 @@ typedef struct {
 
 typedef struct {
     options_t *opt;
-    loop_t *loop;
-    dns_client_t *dns;
-    scan_config_t scan;
     FILE *in, *out;
     int next_arg;               /* next domain from the command line */
     size_t line_no;
-    size_t in_flight;
+    char line[MAX_LINE];        /* the input line being read */
     size_t checked, warnings, criticals, invalid;
-    bool input_done;
-    loop_timer_t *tick;
+    bool write_failed;
     char **seen;                /* open-addressing set of scanned names */
     size_t seen_cap, seen_n;
+    report_nagios_t *nagios;    /* --format nagios: the run's report */
+    report_nagios_config_t nagios_cfg;
+    report_junit_config_t junit_cfg;
 } run_t;
-
-static volatile sig_atomic_t interrupted;
 
 static void usage(FILE *f)
 {
     fputs("usage: danescan [OPTIONS] [DOMAIN...]\n"
           "  -f, --input FILE        domains, one per line ('-' = stdin, '#' comments)\n"
           "  -o, --output FILE       write results here (default stdout)\n"
-          "      --format FMT        json (JSON Lines, default) | text\n"
+          "      --format FMT        json (JSON Lines, default) | text | nagios | junit\n"
           "      --resolver ADDR[:PORT][,...]  recursive resolver(s) (default: /etc/resolv.conf)\n"
-          "      --trust-anchor FILE root DS/DNSKEY in zone-file syntax (default: " DEFAULT_ROOT_KEY ")\n"
+          "      --trust-anchor FILE root DS/DNSKEY in zone-file syntax (default: " RUNNER_ROOT_KEY ")\n"
           "      --trust-ad          trust the AD bit of a loopback resolver instead of validating\n"
           "      --allow-private     allow probing loopback/private/reserved addresses\n"
           "      --port N            SMTP port (default 25)\n"
@@ -89,37 +80,6 @@ static int fail_usage(const char *what, const char *arg)
     return EXIT_USAGE;
 }
 
-static bool parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    long v;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return false;
-    *out = (int)v;
-    return true;
-}
-
-static bool parse_time(const char *s, time_t *out)
-{
-    struct tm tm = {0};
-    char *end;
-    long long v = strtoll(s, &end, 10);
-
-    if (end != s && *end == '\0') {
-        *out = (time_t)v;
-        return true;
-    }
-    end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (end == NULL)
-        end = strptime(s, "%Y-%m-%d", &tm);
-    if (end == NULL || (*end && strcmp(end, "Z") != 0))
-        return false;
-    *out = timegm(&tm);
-    return true;
-}
-
 static int parse_options(int argc, char **argv, options_t *o)
 {
     enum { O_FORMAT = 256, O_RESOLVER, O_TA, O_TRUST_AD, O_PRIVATE, O_PORT, O_AT, O_CONC,
@@ -142,7 +102,9 @@ static int parse_options(int argc, char **argv, options_t *o)
     o->port = 25;
     o->concurrency = 64;
     o->timeout_s = 30;
-    o->color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+    /* no-color.org: only a non-empty NO_COLOR counts */
+    const char *no_color = getenv("NO_COLOR");
+    o->color = isatty(STDOUT_FILENO) && (no_color == NULL || *no_color == '\0');
     while ((c = getopt_long(argc, argv, "f:o:j:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'f': o->input = optarg; break;
@@ -152,32 +114,36 @@ static int parse_options(int argc, char **argv, options_t *o)
                 o->format = FORMAT_JSON;
             else if (strcmp(optarg, "text") == 0)
                 o->format = FORMAT_TEXT;
+            else if (strcmp(optarg, "nagios") == 0)
+                o->format = FORMAT_NAGIOS;
+            else if (strcmp(optarg, "junit") == 0)
+                o->format = FORMAT_JUNIT;
             else
-                return fail_usage("unknown format (json or text):", optarg);
+                return fail_usage("unknown format (json, text, nagios or junit):", optarg);
             break;
         case O_RESOLVER: o->resolver = optarg; break;
         case O_TA: o->trust_anchor = optarg; break;
         case O_TRUST_AD: o->trust_ad = true; break;
         case O_PRIVATE: o->allow_private = true; break;
         case O_PORT:
-            if (!parse_int(optarg, 1, 65535, &o->port))
+            if (!runner_parse_int(optarg, 1, 65535, &o->port))
                 return fail_usage("--port wants 1-65535, not", optarg);
             break;
         case O_AT:
-            if (!parse_time(optarg, &o->at))
+            if (!runner_parse_time(optarg, &o->at))
                 return fail_usage("--at wants unix seconds or YYYY-MM-DDTHH:MM:SSZ, not", optarg);
             break;
         case O_CONC:
-            if (!parse_int(optarg, 1, 100000, &o->concurrency))
+            if (!runner_parse_int(optarg, 1, 100000, &o->concurrency))
                 return fail_usage("--concurrency wants 1-100000, not", optarg);
             break;
         case 'j':
             /* one event loop for now; the option is accepted so scripts keep working */
-            if (!parse_int(optarg, 1, 1024, &workers))
+            if (!runner_parse_int(optarg, 1, 1024, &workers))
                 return fail_usage("--workers wants 1-1024, not", optarg);
             break;
         case O_TIMEOUT:
-            if (!parse_int(optarg, 1, 3600, &o->timeout_s))
+            if (!runner_parse_int(optarg, 1, 3600, &o->timeout_s))
                 return fail_usage("--timeout wants 1-3600 seconds, not", optarg);
             break;
         case O_NO_PROBE: o->no_probe = true; break;
@@ -213,79 +179,6 @@ static int parse_options(int argc, char **argv, options_t *o)
 }
 
 /* ---------------------------------------------------------------- input */
-
-/* A domain name from one input line, or NULL with *why set.  The result
- * is lower case, without trailing dot, written into buf. */
-static const char *domain_from_line(const char *line, char *buf, size_t len, const char **why)
-{
-    size_t n = 0, label = 0;
-    unsigned char a[16];
-
-    while (*line == ' ' || *line == '\t')
-        line++;
-    for (const char *p = line; *p && *p != '\n' && *p != '\r'; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == ' ' || c == '\t')
-            break;
-        if (c < 0x20 || c == 0x7f) {
-            *why = "control character in the line";
-            return NULL;
-        }
-        if (c >= 0x80) {
-            *why = "non-ASCII name: internationalised names are not supported yet";
-            return NULL;
-        }
-        if (n + 1 >= len) {
-            *why = "name longer than 253 characters";
-            return NULL;
-        }
-        buf[n++] = (char)tolower(c);
-    }
-    while (n > 0 && buf[n - 1] == '.')
-        n--;
-    buf[n] = '\0';
-    if (n == 0) {
-        *why = "empty name";
-        return NULL;
-    }
-    if (n > 253) {
-        *why = "name longer than 253 characters";
-        return NULL;
-    }
-    if (inet_pton(AF_INET, buf, a) == 1 || inet_pton(AF_INET6, buf, a) == 1 || buf[0] == '[') {
-        *why = "an IP address literal is not a mail domain";
-        return NULL;
-    }
-    for (size_t i = 0; i <= n; i++) {
-        char c = buf[i];
-        if (c == '.' || c == '\0') {
-            if (label == 0) {
-                *why = "empty label";
-                return NULL;
-            }
-            if (label > 63) {
-                *why = "label longer than 63 characters";
-                return NULL;
-            }
-            if (buf[i - 1] == '-' || buf[i - label] == '-') {
-                *why = "label starts or ends with a hyphen";
-                return NULL;
-            }
-            label = 0;
-            continue;
-        }
-        if (!isalnum((unsigned char)c) && c != '-' && c != '_') {
-            *why = "character not allowed in a host name";
-            return NULL;
-        }
-        label++;
-    }
-    if (strchr(buf, '.') == NULL) {
-        *why = "not a fully qualified domain name";
-        return NULL;
-    }
-    return buf;
-}
 
 static unsigned long hash_name(const char *s)
 {
@@ -326,56 +219,39 @@ static bool seen_add(run_t *r, const char *name)
 
 /* ---------------------------------------------------------------- output */
 
-static int severity_of(const options_t *o, model_verdict_t v)
+static void emit(run_t *r, model_domain_t *d, uint64_t ms)
 {
-    switch (v) {
-    case MODEL_VERDICT_DANE_VALID:
-    case MODEL_VERDICT_NULL_MX:
-        return EXIT_OK;
-    case MODEL_VERDICT_DANE_PARTIAL:
-    case MODEL_VERDICT_DANE_INCOMPLETE:
-    case MODEL_VERDICT_INVALID_INPUT:
-        return EXIT_WARNING;
-    case MODEL_VERDICT_NO_DANE:
-    case MODEL_VERDICT_INSECURE:
-        return o->require_dane ? EXIT_CRITICAL : EXIT_OK;
-    case MODEL_VERDICT_DANE_INVALID:
-    case MODEL_VERDICT_DNSSEC_BOGUS:
-    case MODEL_VERDICT_DNS_ERROR:
-    case MODEL_VERDICT_NXDOMAIN:
-        break;
-    }
-    return EXIT_CRITICAL;
-}
-
-static void emit(run_t *r, model_domain_t *d)
-{
-    int sev = severity_of(r->opt, d->verdict);
+    report_nagios_state_t sev = report_nagios_verdict_state(d->verdict, r->opt->require_dane);
+    int rc = 0;
 
     if (d->verdict == MODEL_VERDICT_INVALID_INPUT)
         r->invalid++;
     else
         r->checked++;
-    r->warnings += sev == EXIT_WARNING;
-    r->criticals += sev == EXIT_CRITICAL;
-    if (r->opt->format == FORMAT_TEXT)
-        report_text_write(r->out, d, r->opt->color);
-    else
-        report_json_write(r->out, d);
-    fflush(r->out);
+    r->warnings += sev == REPORT_NAGIOS_WARNING;
+    r->criticals += sev == REPORT_NAGIOS_CRITICAL;
+    switch (r->opt->format) {
+    case FORMAT_TEXT:
+        rc = report_text_write(r->out, d, r->opt->color);
+        break;
+    case FORMAT_NAGIOS:
+        rc = report_nagios_add(r->nagios, d);
+        break;
+    case FORMAT_JUNIT:
+        rc = report_junit_write(r->out, d, (double)ms / 1000.0, &r->junit_cfg);
+        break;
+    default:
+        rc = report_json_write(r->out, d);
+        break;
+    }
+    if (rc != 0)
+        r->write_failed = true;
     model_domain_free(d);
 }
 
-/* -------------------------------------------------------------- scheduler */
-
-static void fill(run_t *r);
-
-static void on_scan_done(void *arg, model_domain_t *d)
+static void on_result(void *arg, model_domain_t *d, uint64_t ms)
 {
-    run_t *r = arg;
-    r->in_flight--;
-    emit(r, d);
-    fill(r);
+    emit(arg, d, ms);
 }
 
 static void emit_invalid(run_t *r, const char *line, const char *why)
@@ -393,12 +269,15 @@ static void emit_invalid(run_t *r, const char *line, const char *why)
     d->input = strdup(clean);
     d->error = strdup(why);
     d->verdict = MODEL_VERDICT_INVALID_INPUT;
-    emit(r, d);
+    emit(r, d, 0);
 }
 
 /* The next input line or argument; NULL at the end. */
-static const char *next_line(run_t *r, char *buf, size_t len)
+static const char *next_line(run_t *r)
 {
+    char *buf = r->line;
+    size_t len = sizeof(r->line);
+
     if (r->next_arg < r->opt->n_domains)
         return r->opt->domains[r->next_arg++];
     while (r->in != NULL && fgets(buf, (int)len, r->in) != NULL) {
@@ -406,11 +285,14 @@ static const char *next_line(run_t *r, char *buf, size_t len)
         const char *p = buf;
         r->line_no++;
         if (n == len - 1 && buf[n - 1] != '\n') {
-            int c;
-            while ((c = fgetc(r->in)) != EOF && c != '\n')
-                ;
-            emit_invalid(r, buf, "line longer than 1023 characters");
-            continue;
+            /* a full buffer: fine if the line ends right here */
+            int c = fgetc(r->in);
+            if (c != EOF && c != '\n') {
+                while ((c = fgetc(r->in)) != EOF && c != '\n')
+                    ;
+                emit_invalid(r, buf, "line longer than 1023 characters");
+                continue;
+            }
         }
         while (*p == ' ' || *p == '\t')
             p++;
@@ -421,120 +303,70 @@ static const char *next_line(run_t *r, char *buf, size_t len)
     return NULL;
 }
 
-static void fill(run_t *r)
+/* The runner's source of names: lines that are not domains get their
+ * record here, duplicates are scanned once. */
+static const char *next_domain(void *arg, char *buf, size_t len)
 {
-    char line[MAX_LINE], name[260];
+    run_t *r = arg;
+    const char *line;
 
-    while (!r->input_done && !interrupted && r->in_flight < (size_t)r->opt->concurrency) {
-        const char *why = NULL, *domain;
-        const char *l = next_line(r, line, sizeof(line));
-        if (l == NULL) {
-            r->input_done = true;
-            break;
-        }
-        domain = domain_from_line(l, name, sizeof(name), &why);
+    while ((line = next_line(r)) != NULL) {
+        const char *why = NULL;
+        const char *domain = runner_domain_name(line, buf, len, &why);
         if (domain == NULL) {
-            emit_invalid(r, l, why);
+            emit_invalid(r, line, why);
             continue;
         }
-        if (!seen_add(r, domain))
-            continue;   /* duplicates are scanned once */
-        r->in_flight++;
-        if (scan_start(&r->scan, domain, on_scan_done, r) == NULL) {
-            r->in_flight--;
-            emit_invalid(r, l, "out of memory");
-        }
+        if (seen_add(r, domain))
+            return domain;
     }
-}
-
-/* c-ares joins the loop: its sockets are watched, and a tick drives its
- * timeouts while anything is in flight. */
-static void on_dns_fd(loop_t *loop, int fd, unsigned events, void *arg)
-{
-    run_t *r = arg;
-    (void)loop;
-    dns_client_process_fd(r->dns, fd, events & LOOP_READ, events & LOOP_WRITE);
-}
-
-static void dns_watch(void *arg, int fd, bool readable, bool writable)
-{
-    run_t *r = arg;
-    loop_watch(r->loop, fd, (readable ? LOOP_READ : 0) | (writable ? LOOP_WRITE : 0), on_dns_fd, r);
-}
-
-static void on_tick(loop_t *loop, void *arg)
-{
-    run_t *r = arg;
-    r->tick = NULL;
-    dns_client_process_timeouts(r->dns);
-    if (interrupted && r->in_flight > 0)
-        loop_stop(loop);
-    if (r->in_flight > 0)
-        r->tick = loop_timer_add(loop, DNS_TICK_MS, on_tick, r);
+    return NULL;
 }
 
 static void on_signal(int sig)
 {
     (void)sig;
-    interrupted = 1;
+    runner_interrupt();
 }
 
-/* RULES D3: the AD bit is only worth something from a resolver on loopback. */
-static bool resolvers_on_loopback(const char *servers)
+static double seconds_since(const struct timespec *start)
 {
-    char buf[1024], *save = NULL;
-    FILE *f;
-    bool ok = true, any = false;
+    struct timespec now;
 
-    if (servers == NULL) {
-        f = fopen("/etc/resolv.conf", "r");
-        if (f == NULL)
-            return false;
-        while (fgets(buf, sizeof(buf), f) != NULL) {
-            char addr[128];
-            if (sscanf(buf, " nameserver %127s", addr) == 1) {
-                any = true;
-                ok &= strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0;
-            }
-        }
-        fclose(f);
-        return any && ok;
-    }
-    snprintf(buf, sizeof(buf), "%s", servers);
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        any = true;
-        ok &= strncmp(tok, "127.", 4) == 0 || strncmp(tok, "[::1]", 5) == 0 || strcmp(tok, "::1") == 0;
-    }
-    return any && ok;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
 int main(int argc, char **argv)
 {
     options_t opt = {0};
     run_t r = {.opt = &opt};
-    dnssec_anchors_t *anchors = NULL;
-    dnssec_cache_t *cache = NULL;
-    char err[512], host[256];
+    runner_t *runner = NULL;
+    runner_status_t st;
+    struct timespec started;
+    char err[512];
     int rc;
 
+    clock_gettime(CLOCK_MONOTONIC, &started);
     if ((rc = parse_options(argc, argv, &opt)) != 0)
         return rc;
-    if (opt.trust_ad && !resolvers_on_loopback(opt.resolver)) {
-        fprintf(stderr, "danescan: --trust-ad needs a validating resolver on loopback "
-                        "(RFC 7672 section 2.1: the AD bit is only trustworthy over a trusted channel); "
-                        "give --resolver 127.0.0.1 or drop --trust-ad to validate in-process\n");
+    runner_config_t runner_cfg = {
+        .resolver = opt.resolver,
+        .trust_anchor = opt.trust_anchor,
+        .trust_ad = opt.trust_ad,
+        .helo = opt.helo,
+        .port = opt.port,
+        .timeout_ms = opt.timeout_s * 1000,
+        .at = opt.at,
+        .concurrency = opt.concurrency,
+        .no_probe = opt.no_probe,
+        .one_cert = opt.one_cert,
+        .allow_private = opt.allow_private,
+    };
+    st = runner_new(&runner_cfg, &runner, err, sizeof(err));
+    if (st != RUNNER_OK) {
+        fprintf(stderr, "danescan: %s\n", err);
         return EXIT_USAGE;
-    }
-    if (!opt.trust_ad) {
-        const char *path = opt.trust_anchor;
-        if (path == NULL && access(DEFAULT_ROOT_KEY, R_OK) == 0)
-            path = DEFAULT_ROOT_KEY;
-        anchors = dnssec_anchors_load(path, err, sizeof(err));
-        if (anchors == NULL) {
-            fprintf(stderr, "danescan: trust anchor %s: %s\n", path ? path : "(built in)", err);
-            return EXIT_USAGE;
-        }
-        cache = dnssec_cache_new(10000);
     }
     if (opt.input != NULL) {
         r.in = strcmp(opt.input, "-") == 0 ? stdin : fopen(opt.input, "r");
@@ -548,58 +380,43 @@ int main(int argc, char **argv)
         fprintf(stderr, "danescan: %s: %s\n", opt.output, strerror(errno));
         return EXIT_USAGE;
     }
-    if (opt.helo == NULL) {
-        opt.helo = "danescan.invalid";
-        if (gethostname(host, sizeof(host)) == 0 && smtp_helo_valid(host) && strchr(host, '.'))
-            opt.helo = host;
-    }
-
-    r.loop = loop_new();
-    dns_config_t dc = {.servers = opt.resolver, .timeout_ms = 2000, .tries = 3, .cd = !opt.trust_ad};
-    dns_io_t io = {.watch = dns_watch, .arg = &r};
-    r.dns = dns_client_new(&dc, &io, err, sizeof(err));
-    if (r.loop == NULL || r.dns == NULL) {
-        fprintf(stderr, "danescan: resolver: %s\n", r.dns ? "out of memory" : err);
-        return EXIT_USAGE;
-    }
-    r.scan = (scan_config_t){
-        .loop = r.loop,
-        .lookup = lookup_ctx_new(r.dns, anchors, cache, opt.at ? opt.at : time(NULL)),
-        .tls = tls_ctx_new(err, sizeof(err)),
-        .port = opt.port,
-        .helo = opt.helo,
-        .timeout_ms = opt.timeout_s * 1000,
-        .at = opt.at,
-        .no_probe = opt.no_probe,
-        .one_cert = opt.one_cert,
-        .allow_private = opt.allow_private,
+    r.junit_cfg = (report_junit_config_t){
+        .require_dane = opt.require_dane,
+        .fail_at = opt.fail_on == FAIL_ON_WARNING ? REPORT_NAGIOS_WARNING : REPORT_NAGIOS_CRITICAL,
     };
-    if (r.scan.lookup == NULL || r.scan.tls == NULL) {
-        fprintf(stderr, "danescan: %s\n", r.scan.tls ? "out of memory" : err);
+    r.nagios_cfg = (report_nagios_config_t){.require_dane = opt.require_dane, .domain_lines = true};
+    if (opt.format == FORMAT_NAGIOS && (r.nagios = report_nagios_new(&r.nagios_cfg)) == NULL) {
+        fprintf(stderr, "danescan: out of memory\n");
         return EXIT_USAGE;
     }
+    if (opt.format == FORMAT_JUNIT && report_junit_begin(r.out) != 0)
+        r.write_failed = true;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    signal(SIGPIPE, SIG_IGN);
 
-    fill(&r);
-    if (r.in_flight > 0)
-        r.tick = loop_timer_add(r.loop, DNS_TICK_MS, on_tick, &r);
-    loop_run(r.loop);
+    st = runner_run(runner, next_domain, on_result, &r, 0);
 
-    if (interrupted) {
-        /* what is finished is already written, line by line */
-        fprintf(stderr, "danescan: interrupted: %zu domain(s) not finished\n", r.in_flight);
+    if (st != RUNNER_OK) {
+        const char *why = st == RUNNER_INTERRUPTED ? "interrupted" : "event loop failed";
+        /* what is finished is already written; the documents are closed */
+        fprintf(stderr, "danescan: %s: %zu domain(s) not finished\n", why,
+                runner_in_flight(runner));
+        if (opt.format == FORMAT_JUNIT)
+            report_junit_end(r.out);
+        if (opt.format == FORMAT_NAGIOS)
+            report_nagios_write_abort(r.nagios, r.out, REPORT_NAGIOS_UNKNOWN, why,
+                                      seconds_since(&started));
         fflush(r.out);
         return EXIT_USAGE;
     }
-    dns_client_free(r.dns);
-    loop_timer_cancel(r.loop, r.tick);
-    loop_free(r.loop);
-    tls_ctx_free(r.scan.tls);
-    lookup_ctx_free(r.scan.lookup);
-    dnssec_cache_free(cache);
-    dnssec_anchors_free(anchors);
+    runner_free(runner);
+    if (opt.format == FORMAT_JUNIT && report_junit_end(r.out) != 0)
+        r.write_failed = true;
+    if (opt.format == FORMAT_NAGIOS) {
+        if (report_nagios_write(r.nagios, r.out, seconds_since(&started)) != 0)
+            r.write_failed = true;
+        report_nagios_free(r.nagios);
+    }
     for (size_t i = 0; i < r.seen_cap; i++)
         free(r.seen[i]);
     free(r.seen);
@@ -607,6 +424,10 @@ int main(int argc, char **argv)
         fclose(r.in);
     if (r.out != stdout && fclose(r.out) != 0) {
         fprintf(stderr, "danescan: %s: %s\n", opt.output, strerror(errno));
+        return EXIT_USAGE;
+    }
+    if (r.write_failed) {
+        fprintf(stderr, "danescan: writing the report failed\n");
         return EXIT_USAGE;
     }
     if (r.checked == 0)
