@@ -6,6 +6,8 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <idn2.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +126,7 @@ const char *runner_domain_name(const char *text, char *buf, size_t len, const ch
 {
     size_t n = 0, label = 0;
     unsigned char a[16];
+    bool ascii = true;
 
     while (*text == ' ' || *text == '\t')
         text++;
@@ -135,15 +138,36 @@ const char *runner_domain_name(const char *text, char *buf, size_t len, const ch
             *why = "control character in the line";
             return NULL;
         }
-        if (c >= 0x80) {
-            *why = "non-ASCII name: internationalised names are not supported yet";
-            return NULL;
-        }
         if (n + 1 >= len) {
             *why = "name longer than 253 characters";
             return NULL;
         }
-        buf[n++] = (char)tolower(c);
+        ascii &= c < 0x80;
+        buf[n++] = (char)(c < 0x80 ? tolower(c) : c);
+    }
+    buf[n] = '\0';
+    if (!ascii) {
+        /* RFC 5890: an internationalised name is looked up by its A-labels
+         * (IDNA2008 with the UTS #46 non-transitional mapping, as browsers
+         * and MTAs with SMTPUTF8 do) */
+        char *alabel = NULL;
+        int rc = idn2_to_ascii_8z(buf, &alabel, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+        if (rc != IDN2_OK) {
+            static char msg[200];   /* one scan loop per process: not shared */
+            snprintf(msg, sizeof(msg), "not a valid internationalised name (IDNA2008): %s",
+                     idn2_strerror(rc));
+            *why = msg;
+            return NULL;
+        }
+        n = strlen(alabel);
+        if (n + 1 > len) {
+            idn2_free(alabel);
+            *why = "name longer than 253 characters";
+            return NULL;
+        }
+        for (size_t i = 0; i <= n; i++)
+            buf[i] = (char)tolower((unsigned char)alabel[i]);
+        idn2_free(alabel);
     }
     while (n > 0 && buf[n - 1] == '.')
         n--;
