@@ -13,6 +13,7 @@
  * job on whatever anchors loaded ends within its fetch budget with a
  * reason for every verdict but secure.
  */
+#include "fuzz.h"
 #include "dnssec.h"
 #include "zones.h"
 
@@ -24,13 +25,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(cond)                                                  \
-    do {                                                                   \
-        if (!(cond))                                                       \
-            abort();                                                       \
-    } while (0)
 
 /* dnssec.h: at most 48 fetches per job. */
 #define FUZZ_FETCHES_MAX 48

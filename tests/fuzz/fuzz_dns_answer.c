@@ -21,6 +21,7 @@
  * not in the signed test zones: a secure RRset, CNAME or DNAME link must
  * be in them, a secure NXDOMAIN or NODATA must be true of them.
  */
+#include "fuzz.h"
 #include "dns_int.h"
 #include "dnssec.h"
 #include "zones.h"
@@ -29,13 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(cond)                                                  \
-    do {                                                                   \
-        if (!(cond))                                                       \
-            abort();                                                       \
-    } while (0)
 
 #define FUZZ_SEP "=next="
 #define FUZZ_SEP_LEN (sizeof(FUZZ_SEP) - 1)

@@ -7,6 +7,7 @@
  * an address family and a port in 1-65535, and the servers written back
  * as text ("ADDR:PORT", "[ADDR6]:PORT") parse to the same servers.
  */
+#include "fuzz.h"
 #include "dns_int.h"
 
 #include <arpa/inet.h>
@@ -17,13 +18,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(cond)                                                  \
-    do {                                                                   \
-        if (!(cond))                                                       \
-            abort();                                                       \
-    } while (0)
 
 /* Longer lists fail at the ninth server, long before this. */
 #define FUZZ_SPEC_MAX 4096

@@ -8,6 +8,7 @@
  * line by line ends exactly as one fed byte by byte (how TCP cuts the
  * stream must not matter).
  */
+#include "fuzz.h"
 #include "smtp.h"
 
 #include <stdbool.h>
@@ -15,16 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 /* Byte-by-byte sessions cost a call per byte: only for inputs this small. */
 #define FUZZ_DRIP_MAX 16384
 
-#define FUZZ_ASSERT(cond)                                                  \
-    do {                                                                   \
-        if (!(cond))                                                       \
-            abort();                                                       \
-    } while (0)
 
 static void fuzz_check_text(const char *text, size_t max)
 {

@@ -8,6 +8,7 @@
  * OpenSSL error queue is left empty, and the presentation form is
  * exactly "U S M <hex>", cut cleanly at any buffer size.
  */
+#include "fuzz.h"
 #include "tlsa.h"
 
 #include <stdint.h>
@@ -17,13 +18,6 @@
 
 #include <openssl/err.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(cond)                                                  \
-    do {                                                                   \
-        if (!(cond))                                                       \
-            abort();                                                       \
-    } while (0)
 
 /* Large enough for any reason tlsa_classify writes. */
 #define FUZZ_WHY_MAX 256

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 /* Corpus files are small; anything bigger is not ours. */
 #define REPLAY_FILE_MAX ((size_t)64 << 20)
