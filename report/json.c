@@ -264,6 +264,8 @@ static json_t *tlsa_new(const model_tlsa_t *t)
     put_text(obj, "reason", t->reason, &ok);
     if (t->ede > 0)
         put_int(obj, "ede", t->ede, &ok);
+    if (t->n_records > 0)
+        put_int(obj, "ttl", (json_int_t)t->ttl, &ok);
     for (size_t i = 0; i < t->n_records; i++) {
         const model_tlsa_record_t *r = &t->records[i];
         json_t *rec = json_object();
@@ -332,6 +334,8 @@ static json_t *invalid_new(const model_domain_t *d)
     put_text(obj, "input", input != NULL ? input : "", &ok);
     put_text(obj, "verdict", model_verdict_name(d->verdict), &ok);
     put_text(obj, "error", d->error != NULL ? d->error : "not a domain name", &ok);
+    put_text(obj, "run_id", d->run_id, &ok);
+    put_text(obj, "shard", d->shard, &ok);
     return finish(obj, ok);
 }
 
@@ -362,6 +366,8 @@ json_t *report_json_domain(const model_domain_t *d)
     for (size_t i = 0; i < d->n_findings; i++)
         push(findings, finding_new(&d->findings[i]), &ok);
     put(obj, "findings", findings, &ok);
+    put_text(obj, "run_id", d->run_id, &ok);
+    put_text(obj, "shard", d->shard, &ok);
     return finish(obj, ok);
 }
 

@@ -263,6 +263,8 @@ void model_domain_free(model_domain_t *d)
     free(d->input);
     free(d->error);
     free(d->mx_reason);
+    free(d->run_id);
+    free(d->shard);
     for (size_t i = 0; i < d->n_hosts; i++)
         host_free(&d->hosts[i]);
     free(d->hosts);

@@ -94,6 +94,7 @@ typedef struct {
     bool lookup_failed;         /* SERVFAIL / timeout (D2) */
     size_t n_records;
     model_tlsa_record_t *records;
+    uint32_t ttl;               /* of the TLSA RRset as served (seconds); 0: none */
 } model_tlsa_t;
 
 typedef struct {
@@ -172,6 +173,8 @@ typedef struct {
     size_t n_findings;
     model_finding_t *findings;
     bool probed;                /* false with --no-probe */
+    char *run_id;               /* the batch run this record belongs to, or NULL */
+    char *shard;                /* "K/N" when the list was split, or NULL */
 } model_domain_t;
 
 const char *model_dnssec_name(model_dnssec_t);

@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "json.h"
 #include "junit.h"
 #include "model.h"
@@ -17,6 +19,7 @@
 #include "runner.h"
 #include "smtp.h"
 #include "text.h"
+#include "tools.h"
 
 #define MAX_LINE 1024
 
@@ -24,10 +27,14 @@ enum { EXIT_OK = 0, EXIT_WARNING = 1, EXIT_CRITICAL = 2, EXIT_USAGE = 3 };
 enum { FORMAT_JSON, FORMAT_TEXT, FORMAT_NAGIOS, FORMAT_JUNIT };
 enum { FAIL_ON_WARNING, FAIL_ON_CRITICAL, FAIL_ON_NEVER };
 
+/* duplicates within this many distinct names are scanned once */
+#define RECENT_WINDOW 65536
+
 typedef struct {
-    const char *input, *output, *resolver, *trust_anchor, *helo;
-    int format, fail_on, port, concurrency, timeout_s;
+    const char *input, *output, *resolver, *trust_anchor, *helo, *summary, *run_id, *shard;
+    int format, fail_on, port, concurrency, timeout_s, grace_s, shard_count;
     bool trust_ad, allow_private, no_probe, one_cert, require_dane, color;
+    bool resume, append, force, quiet, progress;
     time_t at;
     char **domains;
     int n_domains;
@@ -41,8 +48,14 @@ typedef struct {
     char line[MAX_LINE];        /* the input line being read */
     size_t checked, warnings, criticals, invalid;
     bool write_failed;
-    char **seen;                /* open-addressing set of scanned names */
-    size_t seen_cap, seen_n;
+    batch_recent_t recent;      /* names seen lately: duplicates */
+    batch_set_t done;           /* --resume: records already in the output */
+    batch_shard_t shard;
+    char run_id[128], shard_text[32];
+    batch_summary_t summary;
+    size_t total;               /* names expected, for progress; 0: unknown */
+    struct timespec started, last_progress;
+    bool show_progress;
     report_nagios_t *nagios;    /* --format nagios: the run's report */
     report_nagios_config_t nagios_cfg;
     report_junit_config_t junit_cfg;
@@ -52,7 +65,11 @@ static void usage(FILE *f)
 {
     fputs("usage: danescan [OPTIONS] [DOMAIN...]\n"
           "  -f, --input FILE        domains, one per line ('-' = stdin, '#' comments)\n"
-          "  -o, --output FILE       write results here (default stdout)\n"
+          "  -o, --output FILE       write results here (default stdout); an existing FILE\n"
+          "                          needs --resume, --append or --force\n"
+          "      --resume            skip the domains FILE already has, add the rest\n"
+          "      --append            add to FILE\n"
+          "      --force             overwrite FILE\n"
           "      --format FMT        json (JSON Lines, default) | text | nagios | junit\n"
           "      --resolver ADDR[:PORT][,...]  recursive resolver(s) (default: /etc/resolv.conf)\n"
           "      --trust-anchor FILE root DS/DNSKEY in zone-file syntax (default: " RUNNER_ROOT_KEY ")\n"
@@ -61,6 +78,15 @@ static void usage(FILE *f)
           "      --port N            SMTP port (default 25)\n"
           "      --at TIME           evaluate validity at TIME (unix seconds or YYYY-MM-DDTHH:MM:SSZ)\n"
           "      --concurrency N     domains in flight (default 64)\n"
+          "      --shard K/N|auto    scan only the names that hash to shard K (0-based) of N;\n"
+          "                          auto: Slurm array task or Kubernetes Indexed Job\n"
+          "      --shard-count N     the number of shards for --shard auto when the\n"
+          "                          scheduler does not say (JOB_COMPLETION_INDEX)\n"
+          "      --run-id ID         tag every record (default: time-host-pid, or the Slurm job)\n"
+          "      --summary FILE      write the run's summary (counts per verdict, finding) as JSON\n"
+          "      --grace SECONDS     on SIGINT/SIGTERM, time the domains in flight get (default 10)\n"
+          "  -q, --quiet             no progress, no summary on stderr\n"
+          "      --progress          progress on stderr even when it is not a terminal\n"
           "      --timeout SECONDS   per-phase network timeout (default 30)\n"
           "      --no-probe          DNS/DNSSEC/TLSA only, no SMTP connections\n"
           "      --helo NAME         EHLO name (default: this host's name)\n"
@@ -80,10 +106,21 @@ static int fail_usage(const char *what, const char *arg)
     return EXIT_USAGE;
 }
 
+/* A run id goes into every record: printable, no blanks, quotes or backslashes. */
+static bool run_id_valid(const char *s)
+{
+    for (; *s; s++)
+        if (*s < 0x21 || *s > 0x7e || *s == '"' || *s == '\\')
+            return false;
+    return true;
+}
+
 static int parse_options(int argc, char **argv, options_t *o)
 {
     enum { O_FORMAT = 256, O_RESOLVER, O_TA, O_TRUST_AD, O_PRIVATE, O_PORT, O_AT, O_CONC,
-           O_TIMEOUT, O_NO_PROBE, O_HELO, O_ONE_CERT, O_REQUIRE, O_FAIL_ON, O_COLOR, O_NO_COLOR };
+           O_TIMEOUT, O_NO_PROBE, O_HELO, O_ONE_CERT, O_REQUIRE, O_FAIL_ON, O_COLOR, O_NO_COLOR,
+           O_RESUME, O_APPEND, O_FORCE, O_SHARD, O_SHARD_COUNT, O_RUN_ID, O_SUMMARY, O_GRACE,
+           O_PROGRESS };
     static const struct option longopts[] = {
         {"input", required_argument, 0, 'f'}, {"output", required_argument, 0, 'o'},
         {"format", required_argument, 0, O_FORMAT}, {"resolver", required_argument, 0, O_RESOLVER},
@@ -95,6 +132,12 @@ static int parse_options(int argc, char **argv, options_t *o)
         {"one-cert", no_argument, 0, O_ONE_CERT}, {"require-dane", no_argument, 0, O_REQUIRE},
         {"fail-on", required_argument, 0, O_FAIL_ON}, {"color", no_argument, 0, O_COLOR},
         {"no-color", no_argument, 0, O_NO_COLOR}, {"help", no_argument, 0, 'h'},
+        {"resume", no_argument, 0, O_RESUME}, {"append", no_argument, 0, O_APPEND},
+        {"force", no_argument, 0, O_FORCE}, {"shard", required_argument, 0, O_SHARD},
+        {"shard-count", required_argument, 0, O_SHARD_COUNT},
+        {"run-id", required_argument, 0, O_RUN_ID}, {"summary", required_argument, 0, O_SUMMARY},
+        {"grace", required_argument, 0, O_GRACE}, {"quiet", no_argument, 0, 'q'},
+        {"progress", no_argument, 0, O_PROGRESS},
         {"version", no_argument, 0, 'V'}, {0, 0, 0, 0},
     };
     int c, workers;
@@ -102,10 +145,11 @@ static int parse_options(int argc, char **argv, options_t *o)
     o->port = 25;
     o->concurrency = 64;
     o->timeout_s = 30;
+    o->grace_s = 10;
     /* no-color.org: only a non-empty NO_COLOR counts */
     const char *no_color = getenv("NO_COLOR");
     o->color = isatty(STDOUT_FILENO) && (no_color == NULL || *no_color == '\0');
-    while ((c = getopt_long(argc, argv, "f:o:j:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:o:j:qhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'f': o->input = optarg; break;
         case 'o': o->output = optarg; break;
@@ -164,6 +208,27 @@ static int parse_options(int argc, char **argv, options_t *o)
             else
                 return fail_usage("--fail-on wants warning, critical or never, not", optarg);
             break;
+        case O_RESUME: o->resume = true; break;
+        case O_APPEND: o->append = true; break;
+        case O_FORCE: o->force = true; break;
+        case O_SHARD: o->shard = optarg; break;
+        case O_SHARD_COUNT:
+            if (!runner_parse_int(optarg, 1, 1000000, &o->shard_count))
+                return fail_usage("--shard-count wants 1-1000000, not", optarg);
+            break;
+        case O_RUN_ID:
+            if (strlen(optarg) == 0 || strlen(optarg) > 120 || !run_id_valid(optarg))
+                return fail_usage("--run-id wants 1-120 printable characters without blanks, "
+                                  "quotes or backslashes, not", optarg);
+            o->run_id = optarg;
+            break;
+        case O_SUMMARY: o->summary = optarg; break;
+        case O_GRACE:
+            if (!runner_parse_int(optarg, 0, 3600, &o->grace_s))
+                return fail_usage("--grace wants 0-3600 seconds, not", optarg);
+            break;
+        case 'q': o->quiet = true; break;
+        case O_PROGRESS: o->progress = true; break;
         case O_COLOR: o->color = true; break;
         case O_NO_COLOR: o->color = false; break;
         case 'h': usage(stdout); exit(EXIT_OK);
@@ -175,49 +240,41 @@ static int parse_options(int argc, char **argv, options_t *o)
     o->n_domains = argc - optind;
     if (o->n_domains == 0 && o->input == NULL)
         return fail_usage("no domains: give them as arguments or with -f FILE", NULL);
+    if (o->resume + o->append + o->force > 1)
+        return fail_usage("--resume, --append and --force exclude each other", NULL);
+    if ((o->resume || o->append || o->force) && o->output == NULL)
+        return fail_usage("--resume, --append and --force are about an output file: give -o FILE",
+                          NULL);
+    if (o->resume && o->format != FORMAT_JSON)
+        return fail_usage("--resume reads the JSON Lines of an earlier run: use --format json",
+                          NULL);
+    if ((o->append || o->resume) && (o->format == FORMAT_JUNIT || o->format == FORMAT_NAGIOS))
+        return fail_usage("--append: a JUnit or Nagios report is one document, not lines", NULL);
     return 0;
 }
 
-/* ---------------------------------------------------------------- input */
-
-static unsigned long hash_name(const char *s)
-{
-    unsigned long h = 5381;
-    while (*s)
-        h = h * 33 + (unsigned char)*s++;
-    return h;
-}
-
-/* true when the name was new (and is now remembered) */
-static bool seen_add(run_t *r, const char *name)
-{
-    size_t i;
-
-    if (r->seen_n * 2 >= r->seen_cap) {
-        size_t cap = r->seen_cap ? r->seen_cap * 2 : 1024;
-        char **t = calloc(cap, sizeof(*t));
-        if (t == NULL)
-            return true;
-        for (size_t k = 0; k < r->seen_cap; k++) {
-            if (r->seen[k] == NULL)
-                continue;
-            for (i = hash_name(r->seen[k]) % cap; t[i]; i = (i + 1) % cap)
-                ;
-            t[i] = r->seen[k];
-        }
-        free(r->seen);
-        r->seen = t;
-        r->seen_cap = cap;
-    }
-    for (i = hash_name(name) % r->seen_cap; r->seen[i]; i = (i + 1) % r->seen_cap)
-        if (strcmp(r->seen[i], name) == 0)
-            return false;
-    r->seen[i] = strdup(name);
-    r->seen_n++;
-    return true;
-}
-
 /* ---------------------------------------------------------------- output */
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* At most twice a second, and only as results come in. */
+static void progress(run_t *r, bool final)
+{
+    if (!r->show_progress)
+        return;
+    if (!final && seconds_since(&r->last_progress) < 0.5)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &r->last_progress);
+    batch_progress(stderr, &r->summary, r->total, seconds_since(&r->started));
+    if (final)
+        fputc('\n', stderr);
+}
 
 static void emit(run_t *r, model_domain_t *d, uint64_t ms)
 {
@@ -230,6 +287,12 @@ static void emit(run_t *r, model_domain_t *d, uint64_t ms)
         r->checked++;
     r->warnings += sev == REPORT_NAGIOS_WARNING;
     r->criticals += sev == REPORT_NAGIOS_CRITICAL;
+    batch_summary_add(&r->summary, d);
+    r->summary.warnings += sev == REPORT_NAGIOS_WARNING;
+    r->summary.failures += sev == REPORT_NAGIOS_CRITICAL;
+    d->run_id = strdup(r->run_id);
+    if (r->shard.n > 1)
+        d->shard = strdup(r->shard_text);
     switch (r->opt->format) {
     case FORMAT_TEXT:
         rc = report_text_write(r->out, d, r->opt->color);
@@ -247,6 +310,7 @@ static void emit(run_t *r, model_domain_t *d, uint64_t ms)
     if (rc != 0)
         r->write_failed = true;
     model_domain_free(d);
+    progress(r, false);
 }
 
 static void on_result(void *arg, model_domain_t *d, uint64_t ms)
@@ -257,7 +321,7 @@ static void on_result(void *arg, model_domain_t *d, uint64_t ms)
 static void emit_invalid(run_t *r, const char *line, const char *why)
 {
     model_domain_t *d = calloc(1, sizeof(*d));
-    char clean[MAX_LINE];
+    char clean[MAX_LINE], key[MAX_LINE + 2];
     size_t n = 0;
 
     if (d == NULL)
@@ -266,6 +330,17 @@ static void emit_invalid(run_t *r, const char *line, const char *why)
     for (const char *p = line; *p && *p != '\n' && n + 1 < sizeof(clean); p++)
         clean[n++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
     clean[n] = '\0';
+    snprintf(key, sizeof(key), "i:%s", clean);
+    if (!batch_shard_mine(&r->shard, key)) {
+        r->summary.other_shards++;
+        free(d);
+        return;
+    }
+    if (batch_set_has(&r->done, batch_record_key(NULL, clean))) {
+        r->summary.resumed++;
+        free(d);
+        return;
+    }
     d->input = strdup(clean);
     d->error = strdup(why);
     d->verdict = MODEL_VERDICT_INVALID_INPUT;
@@ -304,7 +379,8 @@ static const char *next_line(run_t *r)
 }
 
 /* The runner's source of names: lines that are not domains get their
- * record here, duplicates are scanned once. */
+ * record here; duplicates, names of other shards and names the output
+ * already has (--resume) are skipped. */
 static const char *next_domain(void *arg, char *buf, size_t len)
 {
     run_t *r = arg;
@@ -317,8 +393,19 @@ static const char *next_domain(void *arg, char *buf, size_t len)
             emit_invalid(r, line, why);
             continue;
         }
-        if (seen_add(r, domain))
-            return domain;
+        if (!batch_shard_mine(&r->shard, domain)) {
+            r->summary.other_shards++;
+            continue;
+        }
+        if (batch_set_has(&r->done, batch_record_key(domain, NULL))) {
+            r->summary.resumed++;
+            continue;
+        }
+        if (!batch_recent_add(&r->recent, batch_hash(domain))) {
+            r->summary.duplicates++;
+            continue;
+        }
+        return domain;
     }
     return NULL;
 }
@@ -329,27 +416,121 @@ static void on_signal(int sig)
     runner_interrupt();
 }
 
-static double seconds_since(const struct timespec *start)
+/* Lines that may hold a name, for the progress line's total: only for a
+ * regular file, which can be read twice. */
+static size_t count_candidates(const char *path)
 {
-    struct timespec now;
+    FILE *f = fopen(path, "r");
+    char buf[MAX_LINE];
+    size_t n = 0;
 
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+    if (f == NULL)
+        return 0;
+    while (fgets(buf, sizeof(buf), f) != NULL) {
+        const char *p = buf + strspn(buf, " \t");
+        n += *p != '#' && *p != '\n' && *p != '\r' && *p != '\0';
+    }
+    fclose(f);
+    return n;
+}
+
+/* -o FILE: an existing file is only replaced with --force, added to with
+ * --append or --resume; --resume first learns what it holds. */
+static int open_output(run_t *r)
+{
+    const options_t *o = r->opt;
+    struct stat st;
+    size_t records = 0;
+    char err[512];
+
+    r->out = stdout;
+    if (o->output == NULL)
+        return 0;
+    if (stat(o->output, &st) == 0 && S_ISREG(st.st_mode) && !o->resume && !o->append &&
+        !o->force) {
+        fprintf(stderr, "danescan: %s exists: give --resume to skip the domains it already has, "
+                        "--append to add to it, or --force to overwrite it\n", o->output);
+        return -1;
+    }
+    if (o->resume) {
+        if (batch_resume_load(o->output, &r->done, &records, err, sizeof(err)) != 0) {
+            fprintf(stderr, "danescan: --resume: %s\n", err);
+            return -1;
+        }
+        if (!o->quiet)
+            fprintf(stderr, "danescan: --resume: %zu record(s) already in %s\n", records,
+                    o->output);
+    }
+    r->out = fopen(o->output, o->resume || o->append ? "a" : "w");
+    if (r->out == NULL) {
+        fprintf(stderr, "danescan: %s: %s\n", o->output, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int write_summary(run_t *r, runner_t *runner, const char *status)
+{
+    runner_stats_t stats;
+    json_t *extra, *obj;
+    FILE *f;
+    int rc = -1;
+
+    runner_stats(runner, &stats);
+    extra = json_pack("{s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I}", "run_id", r->run_id,
+                      "shard", r->shard_text, "status", status,
+                      "seconds", seconds_since(&r->started),
+                      "dns_queries", (json_int_t)stats.dns_queries,
+                      "dns_coalesced", (json_int_t)stats.dns_coalesced,
+                      "probes", (json_int_t)stats.probes,
+                      "probes_shared", (json_int_t)stats.probes_shared,
+                      "workers", (json_int_t)stats.workers,
+                      "in_flight_abandoned", (json_int_t)stats.in_flight);
+    obj = batch_summary_json(&r->summary, extra);
+    json_decref(extra);
+    if (obj == NULL)
+        return -1;
+    f = fopen(r->opt->summary, "w");
+    if (f != NULL && json_dumpf(obj, f, JSON_INDENT(2) | JSON_SORT_KEYS) == 0 &&
+        fputc('\n', f) != EOF)
+        rc = 0;
+    if (f != NULL && fclose(f) != 0)
+        rc = -1;
+    if (rc != 0)
+        fprintf(stderr, "danescan: --summary %s: %s\n", r->opt->summary, strerror(errno));
+    json_decref(obj);
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
     options_t opt = {0};
-    run_t r = {.opt = &opt};
+    run_t r = {.opt = &opt, .recent = {.window = RECENT_WINDOW}};
     runner_t *runner = NULL;
     runner_status_t st;
-    struct timespec started;
     char err[512];
     int rc;
 
-    clock_gettime(CLOCK_MONOTONIC, &started);
+    if (argc > 1 && strcmp(argv[1], "tlsa") == 0)
+        return tool_tlsa_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "rollover") == 0)
+        return tool_rollover_main(argc - 1, argv + 1);
+    clock_gettime(CLOCK_MONOTONIC, &r.started);
+    r.last_progress = r.started;
     if ((rc = parse_options(argc, argv, &opt)) != 0)
         return rc;
+    if (opt.shard != NULL &&
+        !batch_shard_parse(opt.shard, (unsigned)opt.shard_count, &r.shard, err, sizeof(err)))
+        return fail_usage(err, NULL);
+    if (opt.shard == NULL)
+        r.shard = (batch_shard_t){.k = 0, .n = 1};
+    snprintf(r.shard_text, sizeof(r.shard_text), "%u/%u", r.shard.k, r.shard.n);
+    if (opt.run_id != NULL)
+        snprintf(r.run_id, sizeof(r.run_id), "%s", opt.run_id);
+    else if (r.shard.run_id[0])
+        snprintf(r.run_id, sizeof(r.run_id), "%s", r.shard.run_id);
+    else
+        batch_run_id(r.run_id, sizeof(r.run_id));
     runner_config_t runner_cfg = {
         .resolver = opt.resolver,
         .trust_anchor = opt.trust_anchor,
@@ -359,6 +540,7 @@ int main(int argc, char **argv)
         .timeout_ms = opt.timeout_s * 1000,
         .at = opt.at,
         .concurrency = opt.concurrency,
+        .grace_ms = opt.grace_s * 1000,
         .no_probe = opt.no_probe,
         .one_cert = opt.one_cert,
         .allow_private = opt.allow_private,
@@ -369,17 +551,20 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (opt.input != NULL) {
+        struct stat sb;
         r.in = strcmp(opt.input, "-") == 0 ? stdin : fopen(opt.input, "r");
         if (r.in == NULL) {
             fprintf(stderr, "danescan: %s: %s\n", opt.input, strerror(errno));
             return EXIT_USAGE;
         }
+        if (r.in != stdin && fstat(fileno(r.in), &sb) == 0 && S_ISREG(sb.st_mode))
+            r.total = count_candidates(opt.input);
     }
-    r.out = stdout;
-    if (opt.output != NULL && (r.out = fopen(opt.output, "w")) == NULL) {
-        fprintf(stderr, "danescan: %s: %s\n", opt.output, strerror(errno));
+    r.total += (size_t)opt.n_domains;
+    r.total /= r.shard.n;
+    if (open_output(&r) != 0)
         return EXIT_USAGE;
-    }
+    r.show_progress = !opt.quiet && (opt.progress || isatty(STDERR_FILENO));
     r.junit_cfg = (report_junit_config_t){
         .require_dane = opt.require_dane,
         .fail_at = opt.fail_on == FAIL_ON_WARNING ? REPORT_NAGIOS_WARNING : REPORT_NAGIOS_CRITICAL,
@@ -396,16 +581,23 @@ int main(int argc, char **argv)
 
     st = runner_run(runner, next_domain, on_result, &r, 0);
 
+    progress(&r, true);
+    if (!opt.quiet && (st == RUNNER_OK || st == RUNNER_INTERRUPTED))
+        batch_summary_print(stderr, &r.summary, seconds_since(&r.started));
+    if (opt.summary != NULL && write_summary(&r, runner, runner_status_name(st)) != 0)
+        r.write_failed = true;
     if (st != RUNNER_OK) {
         const char *why = st == RUNNER_INTERRUPTED ? "interrupted" : "event loop failed";
-        /* what is finished is already written; the documents are closed */
-        fprintf(stderr, "danescan: %s: %zu domain(s) not finished\n", why,
-                runner_in_flight(runner));
+        /* every finished domain is written, line by line; the documents
+         * are closed; what was in flight is abandoned */
+        fprintf(stderr, "danescan: %s: %zu domain(s) in flight abandoned%s\n", why,
+                runner_in_flight(runner),
+                opt.output != NULL ? " (run again with --resume to finish the list)" : "");
         if (opt.format == FORMAT_JUNIT)
             report_junit_end(r.out);
         if (opt.format == FORMAT_NAGIOS)
             report_nagios_write_abort(r.nagios, r.out, REPORT_NAGIOS_UNKNOWN, why,
-                                      seconds_since(&started));
+                                      seconds_since(&r.started));
         fflush(r.out);
         return EXIT_USAGE;
     }
@@ -413,13 +605,13 @@ int main(int argc, char **argv)
     if (opt.format == FORMAT_JUNIT && report_junit_end(r.out) != 0)
         r.write_failed = true;
     if (opt.format == FORMAT_NAGIOS) {
-        if (report_nagios_write(r.nagios, r.out, seconds_since(&started)) != 0)
+        if (report_nagios_write(r.nagios, r.out, seconds_since(&r.started)) != 0)
             r.write_failed = true;
         report_nagios_free(r.nagios);
     }
-    for (size_t i = 0; i < r.seen_cap; i++)
-        free(r.seen[i]);
-    free(r.seen);
+    batch_recent_clear(&r.recent);
+    batch_set_clear(&r.done);
+    batch_summary_free(&r.summary);
     if (r.in != NULL && r.in != stdin)
         fclose(r.in);
     if (r.out != stdout && fclose(r.out) != 0) {
@@ -431,7 +623,8 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (r.checked == 0)
-        return EXIT_USAGE;
+        return r.summary.resumed + r.summary.other_shards + r.summary.duplicates > 0 ? EXIT_OK
+                                                                                      : EXIT_USAGE;
     if (opt.fail_on == FAIL_ON_NEVER)
         return EXIT_OK;
     if (r.criticals > 0)

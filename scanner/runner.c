@@ -43,7 +43,8 @@ struct runner {
     size_t checks;                  /* resolver checks in flight */
     bool input_done;
     bool deadline_hit;
-    loop_timer_t *tick, *deadline;
+    loop_timer_t *tick, *deadline, *grace;
+    bool grace_started;
 };
 
 /* One scan in flight: when it started, for the result's timing. */
@@ -78,12 +79,23 @@ const char *runner_status_name(runner_status_t status)
 
 void runner_interrupt(void)
 {
-    runner_interrupted = 1;
+    if (runner_interrupted < 2)
+        runner_interrupted++;
 }
 
 size_t runner_in_flight(const runner_t *runner)
 {
     return runner->in_flight;
+}
+
+void runner_stats(const runner_t *r, runner_stats_t *out)
+{
+    *out = (runner_stats_t){
+        .dns_queries = lookup_ctx_queries(r->scan.lookup),
+        .dns_coalesced = lookup_ctx_shared(r->scan.lookup),
+        .workers = 1,
+        .in_flight = r->in_flight,
+    };
 }
 
 /* ------------------------------------------------------------- options */
@@ -370,6 +382,7 @@ void runner_free(runner_t *r)
     if (r->loop != NULL) {
         loop_timer_cancel(r->loop, r->tick);
         loop_timer_cancel(r->loop, r->deadline);
+        loop_timer_cancel(r->loop, r->grace);
         loop_free(r->loop);
     }
     tls_ctx_free(r->scan.tls);
@@ -391,9 +404,10 @@ static bool runner_busy(const runner_t *r)
 /* Nothing left to do: the deadline must not keep the loop alive. */
 static void runner_maybe_finished(runner_t *r)
 {
-    if (r->input_done && !runner_busy(r)) {
+    if ((r->input_done || runner_interrupted) && !runner_busy(r)) {
         loop_timer_cancel(r->loop, r->deadline);
-        r->deadline = NULL;
+        loop_timer_cancel(r->loop, r->grace);
+        r->deadline = r->grace = NULL;
     }
 }
 
@@ -453,13 +467,29 @@ static void runner_fill(runner_t *r)
     }
 }
 
+static void runner_on_grace(loop_t *loop, void *arg)
+{
+    runner_t *r = arg;
+
+    r->grace = NULL;
+    loop_stop(loop);
+}
+
 static void runner_on_tick(loop_t *loop, void *arg)
 {
     runner_t *r = arg;
 
     r->tick = NULL;
     dns_client_process_timeouts(r->dns);
-    if (runner_interrupted && runner_busy(r))
+    if (runner_interrupted && runner_busy(r) && !r->grace_started) {
+        /* a signal: the domains in flight get their grace, once */
+        r->grace_started = true;
+        if (r->cfg.grace_ms > 0)
+            r->grace = loop_timer_add(loop, (uint64_t)r->cfg.grace_ms, runner_on_grace, r);
+        if (r->grace == NULL)
+            loop_stop(loop);
+    }
+    if (runner_interrupted > 1 && runner_busy(r))
         loop_stop(loop);
     if (runner_busy(r))
         r->tick = loop_timer_add(loop, RUNNER_TICK_MS, runner_on_tick, r);

@@ -38,6 +38,8 @@ typedef struct {
     int dns_tries;              /* per server; 0: 3 */
     time_t at;                  /* --at: judge validity then; 0: now */
     int concurrency;            /* domains in flight; 0: 64 */
+    int grace_ms;               /* after runner_interrupt(): time the domains in
+                                   flight get to finish; 0: none */
     bool no_probe, one_cert, allow_private;
 } runner_config_t;
 
@@ -88,7 +90,21 @@ runner_status_t runner_run(runner_t *runner, runner_next_t next, runner_done_t d
 /* Domains started but not finished. */
 size_t runner_in_flight(const runner_t *runner);
 
-/* Async-signal-safe: stop feeding new domains and stop the run soon. */
+/* The run's own counters, for --summary and the benchmark. */
+typedef struct {
+    unsigned long dns_queries;      /* sent */
+    unsigned long dns_coalesced;    /* answered by a query already in flight */
+    unsigned long probes;           /* addresses probed over the network */
+    unsigned long probes_shared;    /* address results reused from another domain */
+    unsigned workers;               /* event loops */
+    size_t in_flight;               /* domains started, not finished */
+} runner_stats_t;
+
+void runner_stats(const runner_t *runner, runner_stats_t *out);
+
+/* Async-signal-safe: stop feeding new domains; the domains in flight get
+ * the configured grace to finish, then the run stops.  A second call
+ * stops it at once. */
 void runner_interrupt(void);
 
 /* ---- can the resolver validate? ----------------------------------- */
