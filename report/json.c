@@ -214,6 +214,8 @@ static json_t *address_new(const model_address_t *a, model_host_status_t host)
     /* Known only once EHLO was answered (or STARTTLS was found missing). */
     if (a->starttls || a->n_ehlo > 0 || a->result == MODEL_ADDR_NO_STARTTLS)
         put(obj, "starttls", json_boolean(a->starttls), &ok);
+    if (a->shared)
+        put(obj, "shared", json_true(), &ok);
     if (primary != NULL)
         put(obj, "tls", tls_new(primary), &ok);
     if (a->result == MODEL_ADDR_DANE_PASS) {

@@ -237,6 +237,94 @@ static void address_free(model_address_t *a)
     free(a->handshakes);
 }
 
+void model_address_clear(model_address_t *a)
+{
+    address_free(a);
+    *a = (model_address_t){0};
+}
+
+static bool str_copy(char **dst, const char *src)
+{
+    *dst = src != NULL ? strdup(src) : NULL;
+    return src == NULL || *dst != NULL;
+}
+
+static bool strv_copy(char ***dst, size_t *n_dst, char *const *src, size_t n)
+{
+    *n_dst = 0;
+    *dst = NULL;
+    if (n == 0)
+        return true;
+    if ((*dst = calloc(n, sizeof(**dst))) == NULL)
+        return false;
+    for (; *n_dst < n; (*n_dst)++)
+        if (!str_copy(&(*dst)[*n_dst], src[*n_dst]))
+            return false;
+    return true;
+}
+
+static bool cert_copy(model_cert_t *dst, const model_cert_t *src)
+{
+    *dst = *src;
+    dst->subject = dst->issuer = dst->not_before = dst->not_after = NULL;
+    dst->key_type = dst->spki_sha256 = dst->cert_sha256 = NULL;
+    dst->sans = NULL;
+    dst->n_sans = 0;
+    return str_copy(&dst->subject, src->subject) && str_copy(&dst->issuer, src->issuer) &&
+           strv_copy(&dst->sans, &dst->n_sans, src->sans, src->n_sans) &&
+           str_copy(&dst->not_before, src->not_before) &&
+           str_copy(&dst->not_after, src->not_after) && str_copy(&dst->key_type, src->key_type) &&
+           str_copy(&dst->spki_sha256, src->spki_sha256) &&
+           str_copy(&dst->cert_sha256, src->cert_sha256);
+}
+
+static bool handshake_copy(model_handshake_t *dst, const model_handshake_t *src)
+{
+    *dst = *src;
+    dst->cert_type = dst->reason = dst->tls_version = dst->cipher = dst->group = NULL;
+    dst->chain = NULL;
+    dst->n_chain = 0;
+    if (!str_copy(&dst->cert_type, src->cert_type) || !str_copy(&dst->reason, src->reason) ||
+        !str_copy(&dst->tls_version, src->tls_version) || !str_copy(&dst->cipher, src->cipher) ||
+        !str_copy(&dst->group, src->group))
+        return false;
+    if (src->n_chain == 0)
+        return true;
+    if ((dst->chain = calloc(src->n_chain, sizeof(*dst->chain))) == NULL)
+        return false;
+    /* counted before it is checked: a half-copied one is freed too */
+    while (dst->n_chain < src->n_chain) {
+        size_t i = dst->n_chain++;
+        if (!cert_copy(&dst->chain[i], &src->chain[i]))
+            return false;
+    }
+    return true;
+}
+
+int model_address_copy(model_address_t *dst, const model_address_t *src)
+{
+    *dst = *src;
+    dst->address = dst->reason = dst->banner = NULL;
+    dst->ehlo = dst->ehlo_tls = NULL;
+    dst->n_ehlo = dst->n_ehlo_tls = dst->n_handshakes = 0;
+    dst->handshakes = NULL;
+    if (!str_copy(&dst->address, src->address) || !str_copy(&dst->reason, src->reason) ||
+        !str_copy(&dst->banner, src->banner) ||
+        !strv_copy(&dst->ehlo, &dst->n_ehlo, src->ehlo, src->n_ehlo) ||
+        !strv_copy(&dst->ehlo_tls, &dst->n_ehlo_tls, src->ehlo_tls, src->n_ehlo_tls))
+        return -1;
+    if (src->n_handshakes == 0)
+        return 0;
+    if ((dst->handshakes = calloc(src->n_handshakes, sizeof(*dst->handshakes))) == NULL)
+        return -1;
+    while (dst->n_handshakes < src->n_handshakes) {
+        size_t i = dst->n_handshakes++;
+        if (!handshake_copy(&dst->handshakes[i], &src->handshakes[i]))
+            return -1;
+    }
+    return 0;
+}
+
 static void host_free(model_host_t *h)
 {
     free(h->name);

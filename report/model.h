@@ -133,6 +133,8 @@ typedef struct {
     size_t n_handshakes;
     model_handshake_t *handshakes;
     double ms_connect, ms_banner, ms_ehlo, ms_starttls, ms_handshake;
+    bool shared;                /* the result of a probe made for another domain
+                                   of the run (same address, TLSA RRset, names) */
 } model_address_t;
 
 typedef struct {
@@ -203,5 +205,12 @@ bool model_handshake_completed(const model_handshake_t *handshake);
 const model_handshake_t *model_primary_handshake(const model_address_t *address);
 
 void model_domain_free(model_domain_t *domain);
+
+/* A deep copy of src into dst (whose old contents are not freed: pass it
+ * empty); 0, or -1 when memory ran out, dst then holding what was copied
+ * so far (model_address_clear frees it).  Every field is copied: a field
+ * added to the address, handshake or certificate is added here too. */
+int model_address_copy(model_address_t *dst, const model_address_t *src);
+void model_address_clear(model_address_t *address);
 
 #endif

@@ -32,7 +32,8 @@ enum { FAIL_ON_WARNING, FAIL_ON_CRITICAL, FAIL_ON_NEVER };
 
 typedef struct {
     const char *input, *output, *resolver, *trust_anchor, *helo, *summary, *run_id, *shard;
-    int format, fail_on, port, concurrency, timeout_s, grace_s, shard_count;
+    int format, fail_on, port, concurrency, timeout_s, grace_s, shard_count, per_ip, workers, domain_timeout_s;
+    double rate;
     bool trust_ad, allow_private, no_probe, one_cert, require_dane, color;
     bool resume, append, force, quiet, progress;
     time_t at;
@@ -78,6 +79,8 @@ static void usage(FILE *f)
           "      --port N            SMTP port (default 25)\n"
           "      --at TIME           evaluate validity at TIME (unix seconds or YYYY-MM-DDTHH:MM:SSZ)\n"
           "      --concurrency N     domains in flight (default 64)\n"
+          "      --per-ip N          connections to one MX address at once (default 5, 0: no limit)\n"
+          "      --rate N            new SMTP connections a second, all in all (default: no limit)\n"
           "      --shard K/N|auto    scan only the names that hash to shard K (0-based) of N;\n"
           "                          auto: Slurm array task or Kubernetes Indexed Job\n"
           "      --shard-count N     the number of shards for --shard auto when the\n"
@@ -88,6 +91,7 @@ static void usage(FILE *f)
           "  -q, --quiet             no progress, no summary on stderr\n"
           "      --progress          progress on stderr even when it is not a terminal\n"
           "      --timeout SECONDS   per-phase network timeout (default 30)\n"
+          "      --domain-timeout SECONDS  give up a domain's probes after this (default: none)\n"
           "      --no-probe          DNS/DNSSEC/TLSA only, no SMTP connections\n"
           "      --helo NAME         EHLO name (default: this host's name)\n"
           "      --one-cert          check only the certificate the server prefers\n"
@@ -120,7 +124,7 @@ static int parse_options(int argc, char **argv, options_t *o)
     enum { O_FORMAT = 256, O_RESOLVER, O_TA, O_TRUST_AD, O_PRIVATE, O_PORT, O_AT, O_CONC,
            O_TIMEOUT, O_NO_PROBE, O_HELO, O_ONE_CERT, O_REQUIRE, O_FAIL_ON, O_COLOR, O_NO_COLOR,
            O_RESUME, O_APPEND, O_FORCE, O_SHARD, O_SHARD_COUNT, O_RUN_ID, O_SUMMARY, O_GRACE,
-           O_PROGRESS };
+           O_PROGRESS, O_PER_IP, O_RATE, O_DOMAIN_TIMEOUT };
     static const struct option longopts[] = {
         {"input", required_argument, 0, 'f'}, {"output", required_argument, 0, 'o'},
         {"format", required_argument, 0, O_FORMAT}, {"resolver", required_argument, 0, O_RESOLVER},
@@ -137,15 +141,18 @@ static int parse_options(int argc, char **argv, options_t *o)
         {"shard-count", required_argument, 0, O_SHARD_COUNT},
         {"run-id", required_argument, 0, O_RUN_ID}, {"summary", required_argument, 0, O_SUMMARY},
         {"grace", required_argument, 0, O_GRACE}, {"quiet", no_argument, 0, 'q'},
-        {"progress", no_argument, 0, O_PROGRESS},
+        {"progress", no_argument, 0, O_PROGRESS}, {"per-ip", required_argument, 0, O_PER_IP},
+        {"rate", required_argument, 0, O_RATE},
+        {"domain-timeout", required_argument, 0, O_DOMAIN_TIMEOUT},
         {"version", no_argument, 0, 'V'}, {0, 0, 0, 0},
     };
-    int c, workers;
+    int c;
 
     o->port = 25;
     o->concurrency = 64;
     o->timeout_s = 30;
     o->grace_s = 10;
+    o->per_ip = 5;
     /* no-color.org: only a non-empty NO_COLOR counts */
     const char *no_color = getenv("NO_COLOR");
     o->color = isatty(STDOUT_FILENO) && (no_color == NULL || *no_color == '\0');
@@ -182,8 +189,7 @@ static int parse_options(int argc, char **argv, options_t *o)
                 return fail_usage("--concurrency wants 1-100000, not", optarg);
             break;
         case 'j':
-            /* one event loop for now; the option is accepted so scripts keep working */
-            if (!runner_parse_int(optarg, 1, 1024, &workers))
+            if (!runner_parse_int(optarg, 1, 1024, &o->workers))
                 return fail_usage("--workers wants 1-1024, not", optarg);
             break;
         case O_TIMEOUT:
@@ -226,6 +232,21 @@ static int parse_options(int argc, char **argv, options_t *o)
         case O_GRACE:
             if (!runner_parse_int(optarg, 0, 3600, &o->grace_s))
                 return fail_usage("--grace wants 0-3600 seconds, not", optarg);
+            break;
+        case O_PER_IP:
+            if (!runner_parse_int(optarg, 0, 10000, &o->per_ip))
+                return fail_usage("--per-ip wants 0-10000 (0: no limit), not", optarg);
+            break;
+        case O_RATE: {
+            int rate;
+            if (!runner_parse_int(optarg, 1, 1000000, &rate))
+                return fail_usage("--rate wants 1-1000000 connections a second, not", optarg);
+            o->rate = rate;
+            break;
+        }
+        case O_DOMAIN_TIMEOUT:
+            if (!runner_parse_int(optarg, 1, 86400, &o->domain_timeout_s))
+                return fail_usage("--domain-timeout wants 1-86400 seconds, not", optarg);
             break;
         case 'q': o->quiet = true; break;
         case O_PROGRESS: o->progress = true; break;
@@ -540,7 +561,11 @@ int main(int argc, char **argv)
         .timeout_ms = opt.timeout_s * 1000,
         .at = opt.at,
         .concurrency = opt.concurrency,
+        .workers = opt.workers,
         .grace_ms = opt.grace_s * 1000,
+        .domain_timeout_ms = opt.domain_timeout_s * 1000,
+        .per_ip = opt.per_ip > 0 ? opt.per_ip : -1,
+        .rate = opt.rate,
         .no_probe = opt.no_probe,
         .one_cert = opt.one_cert,
         .allow_private = opt.allow_private,

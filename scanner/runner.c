@@ -7,6 +7,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <idn2.h>
+#include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +29,8 @@
 /* validated DNSKEY/DS RRsets kept per event loop (DESIGN.md "Caches") */
 #define RUNNER_CACHE_ZONES 10000
 #define RUNNER_MAX_NAME 260
+/* connections to one destination address at once (DESIGN.md limits) */
+#define RUNNER_PER_IP 5
 
 struct runner {
     runner_config_t cfg;
@@ -35,6 +39,7 @@ struct runner {
     dns_client_t *dns;
     dnssec_anchors_t *anchors;      /* NULL in --trust-ad mode */
     dnssec_cache_t *cache;
+    probegate_t *gate;
     scan_config_t scan;
     runner_next_t next;
     runner_done_t done;
@@ -45,6 +50,18 @@ struct runner {
     bool deadline_hit;
     loop_timer_t *tick, *deadline, *grace;
     bool grace_started;
+    /* -j: the first worker runs in the caller's thread and holds the others */
+    runner_t **others;
+    unsigned n_others;
+    pthread_mutex_t lock;       /* around the caller's next and done */
+    runner_t *first;
+    runner_next_t user_next;    /* the caller's, behind the lock */
+    runner_done_t user_done;
+    void *user_arg;
+    pthread_t thread;
+    uint64_t run_deadline_ms;   /* runner_run's, for every worker */
+    bool started;
+    runner_status_t status;
 };
 
 /* One scan in flight: when it started, for the result's timing. */
@@ -85,17 +102,27 @@ void runner_interrupt(void)
 
 size_t runner_in_flight(const runner_t *runner)
 {
-    return runner->in_flight;
+    size_t n = runner->in_flight;
+
+    for (unsigned i = 0; i < runner->n_others; i++)
+        n += runner->others[i]->in_flight;
+    return n;
 }
 
 void runner_stats(const runner_t *r, runner_stats_t *out)
 {
-    *out = (runner_stats_t){
-        .dns_queries = lookup_ctx_queries(r->scan.lookup),
-        .dns_coalesced = lookup_ctx_shared(r->scan.lookup),
-        .workers = 1,
-        .in_flight = r->in_flight,
-    };
+    unsigned long probes, shared;
+
+    *out = (runner_stats_t){.workers = 1 + r->n_others};
+    for (unsigned i = 0; i <= r->n_others; i++) {
+        const runner_t *w = i == 0 ? r : r->others[i - 1];
+        out->dns_queries += lookup_ctx_queries(w->scan.lookup);
+        out->dns_coalesced += lookup_ctx_shared(w->scan.lookup);
+        out->in_flight += w->in_flight;
+        probecache_stats(w->scan.probes, &probes, &shared);
+        out->probes += probes;
+        out->probes_shared += shared;
+    }
 }
 
 /* ------------------------------------------------------------- options */
@@ -165,7 +192,7 @@ const char *runner_domain_name(const char *text, char *buf, size_t len, const ch
         char *alabel = NULL;
         int rc = idn2_to_ascii_8z(buf, &alabel, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
         if (rc != IDN2_OK) {
-            static char msg[200];   /* one scan loop per process: not shared */
+            static _Thread_local char msg[200];  /* one per worker */
             snprintf(msg, sizeof(msg), "not a valid internationalised name (IDNA2008): %s",
                      idn2_strerror(rc));
             *why = msg;
@@ -284,7 +311,8 @@ static void runner_default_helo(runner_t *r)
         r->cfg.helo = r->helo;
 }
 
-runner_status_t runner_new(const runner_config_t *config, runner_t **out, char *err, size_t errlen)
+static runner_status_t runner_new_one(const runner_config_t *config, probegate_t *gate,
+                                      runner_t **out, char *err, size_t errlen)
 {
     runner_t *r = calloc(1, sizeof(*r));
     runner_status_t st = RUNNER_ERR_INTERNAL;
@@ -356,6 +384,7 @@ runner_status_t runner_new(const runner_config_t *config, runner_t **out, char *
         .port = r->cfg.port,
         .helo = r->cfg.helo,
         .timeout_ms = r->cfg.timeout_ms,
+        .domain_timeout_ms = r->cfg.domain_timeout_ms,
         .at = r->cfg.at,
         .no_probe = r->cfg.no_probe,
         .one_cert = r->cfg.one_cert,
@@ -363,6 +392,17 @@ runner_status_t runner_new(const runner_config_t *config, runner_t **out, char *
     };
     if (r->scan.lookup == NULL || r->scan.tls == NULL) {
         snprintf(err, errlen, "%s", r->scan.tls == NULL ? why : "out of memory");
+        goto fail;
+    }
+    if (gate == NULL)
+        r->gate = probegate_new(r->cfg.per_ip == 0 ? RUNNER_PER_IP
+                                : r->cfg.per_ip < 0 ? 0 : r->cfg.per_ip, r->cfg.rate);
+    r->scan.probes = gate || r->gate ? probecache_new(r->loop, r->scan.tls,
+                                                      &(probecache_config_t){
+                                                          .gate = gate ? gate : r->gate})
+                                     : NULL;
+    if (r->scan.probes == NULL) {
+        snprintf(err, errlen, "out of memory");
         goto fail;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -373,18 +413,70 @@ fail:
     return st;
 }
 
+/* The first worker is made first, and holds the per-destination gate
+ * every worker shares; each has its own loop, resolver channel, caches
+ * and TLS context (DESIGN.md: caches per worker). */
+runner_status_t runner_new(const runner_config_t *config, runner_t **out, char *err, size_t errlen)
+{
+    runner_config_t cfg = *config;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned n;
+    runner_status_t st;
+    runner_t *r;
+
+    if (cfg.workers <= 0)
+        cfg.workers = cores > 0 ? (int)cores : 1;
+    if (cfg.concurrency == 0)
+        cfg.concurrency = 64;
+    /* every worker keeps at least one domain in flight */
+    n = (unsigned)(cfg.workers < cfg.concurrency ? cfg.workers : cfg.concurrency);
+    /* jansson seeds its hash function on first use: before any thread */
+    json_object_seed(0);
+    cfg.concurrency = (cfg.concurrency + (int)n - 1) / (int)n;
+    st = runner_new_one(&cfg, NULL, out, err, errlen);
+    if (st != RUNNER_OK)
+        return st;
+    r = *out;
+    r->first = r;
+    pthread_mutex_init(&r->lock, NULL);
+    if (n > 1 && (r->others = calloc(n - 1, sizeof(*r->others))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (unsigned i = 1; i < n; i++) {
+        st = runner_new_one(&cfg, r->gate, &r->others[i - 1], err, errlen);
+        if (st != RUNNER_OK)
+            goto fail;
+        r->others[i - 1]->first = r;
+        r->n_others++;
+    }
+    return RUNNER_OK;
+fail:
+    runner_free(r);
+    *out = NULL;
+    return st == RUNNER_OK ? RUNNER_ERR_INTERNAL : st;
+}
+
 void runner_free(runner_t *r)
 {
     if (r == NULL)
         return;
+    for (unsigned i = 0; i < r->n_others; i++)
+        runner_free(r->others[i]);
+    free(r->others);
+    if (r->first == r)
+        pthread_mutex_destroy(&r->lock);
     /* the client first: it may still call back into lookups (cancelled) */
     dns_client_free(r->dns);
+    /* then the probes, which still hold timers and sockets on the loop */
+    probecache_free(r->scan.probes);
     if (r->loop != NULL) {
         loop_timer_cancel(r->loop, r->tick);
         loop_timer_cancel(r->loop, r->deadline);
         loop_timer_cancel(r->loop, r->grace);
         loop_free(r->loop);
     }
+    probegate_free(r->gate);
     tls_ctx_free(r->scan.tls);
     lookup_ctx_free(r->scan.lookup);
     dnssec_cache_free(r->cache);
@@ -504,12 +596,8 @@ static void runner_on_deadline(loop_t *loop, void *arg)
     loop_stop(loop);
 }
 
-runner_status_t runner_run(runner_t *r, runner_next_t next, runner_done_t done, void *arg,
-                           uint64_t deadline_ms)
+static runner_status_t runner_run_one(runner_t *r, uint64_t deadline_ms)
 {
-    r->next = next;
-    r->done = done;
-    r->arg = arg;
     if (deadline_ms > 0) {
         r->deadline = loop_timer_add(r->loop, deadline_ms, runner_on_deadline, r);
         if (r->deadline == NULL)
@@ -526,6 +614,84 @@ runner_status_t runner_run(runner_t *r, runner_next_t next, runner_done_t done, 
     if (r->deadline_hit)
         return RUNNER_DEADLINE;
     return RUNNER_OK;
+}
+
+/* The workers share the caller's source and sink, one at a time.  The
+ * name is copied while the lock is held: the caller's buffer is reused
+ * by the next call, maybe from another worker. */
+static const char *runner_locked_next(void *arg, char *buf, size_t len)
+{
+    runner_t *f = ((runner_t *)arg)->first;
+    const char *name;
+
+    pthread_mutex_lock(&f->lock);
+    name = f->user_next(f->user_arg, buf, len);
+    if (name != NULL && name != buf) {
+        snprintf(buf, len, "%s", name);
+        name = buf;
+    }
+    pthread_mutex_unlock(&f->lock);
+    return name;
+}
+
+static void runner_locked_done(void *arg, model_domain_t *d, uint64_t ms)
+{
+    runner_t *f = ((runner_t *)arg)->first;
+
+    pthread_mutex_lock(&f->lock);
+    f->user_done(f->user_arg, d, ms);
+    pthread_mutex_unlock(&f->lock);
+}
+
+static void *runner_thread(void *arg)
+{
+    runner_t *w = arg;
+
+    w->status = runner_run_one(w, w->run_deadline_ms);
+    return NULL;
+}
+
+/* The worst of two endings. */
+static runner_status_t runner_worse(runner_status_t a, runner_status_t b)
+{
+    static const int rank[] = {[RUNNER_OK] = 0, [RUNNER_DEADLINE] = 1,
+                               [RUNNER_INTERRUPTED] = 2, [RUNNER_ERR_CONFIG] = 3,
+                               [RUNNER_ERR_INTERNAL] = 4};
+    return rank[b] > rank[a] ? b : a;
+}
+
+runner_status_t runner_run(runner_t *r, runner_next_t next, runner_done_t done, void *arg,
+                           uint64_t deadline_ms)
+{
+    runner_status_t st;
+
+    if (r->n_others == 0) {
+        r->next = next;
+        r->done = done;
+        r->arg = arg;
+        return runner_run_one(r, deadline_ms);
+    }
+    r->user_next = next;
+    r->user_done = done;
+    r->user_arg = arg;
+    for (unsigned i = 0; i <= r->n_others; i++) {
+        runner_t *w = i == 0 ? r : r->others[i - 1];
+        w->next = runner_locked_next;
+        w->done = runner_locked_done;
+        w->arg = w;
+        w->run_deadline_ms = deadline_ms;
+    }
+    /* a worker that cannot get a thread stays idle: the others do its share */
+    for (unsigned i = 0; i < r->n_others; i++)
+        r->others[i]->started =
+            pthread_create(&r->others[i]->thread, NULL, runner_thread, r->others[i]) == 0;
+    st = runner_run_one(r, deadline_ms);
+    for (unsigned i = 0; i < r->n_others; i++)
+        if (r->others[i]->started) {
+            pthread_join(r->others[i]->thread, NULL);
+            st = runner_worse(st, r->others[i]->status);
+        }
+    return st;
 }
 
 /* ------------------------------------------------------ resolver check */

@@ -37,7 +37,11 @@ typedef struct {
     int dns_timeout_ms;         /* first try of each query; 0: 2000 (c-ares backs off) */
     int dns_tries;              /* per server; 0: 3 */
     time_t at;                  /* --at: judge validity then; 0: now */
-    int concurrency;            /* domains in flight; 0: 64 */
+    int concurrency;            /* domains in flight, all workers; 0: 64 */
+    int workers;                /* event loops, one thread each; 0: one per core */
+    int per_ip;                 /* connections to one address at once; 0: 5, -1: no limit */
+    double rate;                /* new connections a second, all workers; 0: no limit */
+    int domain_timeout_ms;      /* each domain's deadline; 0: none */
     int grace_ms;               /* after runner_interrupt(): time the domains in
                                    flight get to finish; 0: none */
     bool no_probe, one_cert, allow_private;
@@ -79,7 +83,10 @@ typedef const char *(*runner_next_t)(void *arg, char *buf, size_t len);
  * start, the model is an invalid-input record saying so. */
 typedef void (*runner_done_t)(void *arg, model_domain_t *result, uint64_t ms);
 
-/* Scan every name `next` gives, up to the configured concurrency at once,
+/* Scan every name `next` gives, up to the configured concurrency at once
+ * (split among the workers: next and done are called with a lock held,
+ * one call at a time, from whichever worker's thread wants a name or has
+ * a result),
  * until all are done (RUNNER_OK), runner_interrupt() was called
  * (RUNNER_INTERRUPTED), deadline_ms passed with work in flight
  * (RUNNER_DEADLINE; 0: no deadline) or the loop failed

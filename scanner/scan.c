@@ -45,12 +45,17 @@ struct scan {
     size_t pending;
     scan_done_t done;
     void *arg;
+    loop_timer_t *deadline;     /* --domain-timeout */
+    bool late;                  /* it passed: no more probes */
+    struct op *probes;          /* address probes waited for */
 };
 
-typedef struct {
+typedef struct op {
     scan_t *scan;
     size_t host;
     int family;                 /* 0: A, 1: AAAA */
+    probecache_wait_t *wait;    /* an address probe's */
+    struct op *next;            /* in scan->probes */
 } op_t;
 
 static void stage_next(scan_t *s);
@@ -458,8 +463,39 @@ static void on_probe(void *arg)
 {
     op_t *op = arg;
     scan_t *s = op->scan;
+
+    for (op_t **pp = &s->probes; *pp; pp = &(*pp)->next)
+        if (*pp == op) {
+            *pp = op->next;
+            break;
+        }
     free(op);
     op_done(s);
+}
+
+/* The domain's deadline: probes still running are given up (their
+ * addresses time out), none is started after it. */
+static void on_deadline(loop_t *loop, void *arg)
+{
+    scan_t *s = arg;
+    op_t *ops = s->probes;
+    size_t n = 0;
+
+    (void)loop;
+    s->deadline = NULL;
+    s->late = true;
+    s->probes = NULL;
+    while (ops != NULL) {
+        op_t *op = ops;
+        ops = op->next;
+        probecache_cancel(op->wait, "domain-deadline");
+        free(op);
+        n++;
+    }
+    if (n > 0) {
+        s->pending -= n - 1;
+        op_done(s);
+    }
 }
 
 static void stage_probes(scan_t *s)
@@ -501,14 +537,23 @@ static void stage_probes(scan_t *s)
                 .n_names = n_names,
                 .both_certs = !s->cfg.one_cert,
             };
-            op_t *op = op_new(s, i, 0);
-            if (op == NULL)
+            op_t *op;
+            if (s->late) {
+                h->addresses[a].result = MODEL_ADDR_TIMEOUT;
+                h->addresses[a].reason = strdup("domain-deadline");
+                continue;
+            }
+            if ((op = op_new(s, i, 0)) == NULL)
                 continue;
             s->pending++;
-            if (addrprobe_start(s->cfg.loop, s->cfg.tls, &p, &h->addresses[a], on_probe, op) == NULL) {
+            op->wait = probecache_probe(s->cfg.probes, &p, &h->addresses[a], on_probe, op);
+            if (op->wait == NULL) {
                 free(op);
                 s->pending--;
+                continue;
             }
+            op->next = s->probes;
+            s->probes = op;
         }
         free(recs);
     }
@@ -607,6 +652,7 @@ static void stage_next(scan_t *s)
         return;
     case SCAN_PROBES:
         s->stage = SCAN_DONE;
+        loop_timer_cancel(s->cfg.loop, s->deadline);
         d->probed = !s->cfg.no_probe;
         final_findings(s);
         d->verdict = model_domain_verdict(d);
@@ -636,6 +682,9 @@ scan_t *scan_start(const scan_config_t *config, const char *domain, scan_done_t 
     s->arg = arg;
     s->stage = SCAN_MX;
     s->pending = 1;
+    if (config->domain_timeout_ms > 0)
+        s->deadline = loop_timer_add(config->loop, (uint64_t)config->domain_timeout_ms,
+                                     on_deadline, s);
     if (lookup_start(config->lookup, domain, LDNS_RR_TYPE_MX, on_mx, s) != 0) {
         lookup_result_t r = {.status = MODEL_DNSSEC_INDETERMINATE, .reason = "cannot build the query",
                              .ede = -1, .answer = LOOKUP_FAILED};

@@ -9,15 +9,20 @@
 #include "lookup.h"
 #include "loop.h"
 #include "model.h"
+#include "probecache.h"
 #include "tls.h"
 
 typedef struct {
     loop_t *loop;
     lookup_ctx_t *lookup;
     tls_ctx_t *tls;
+    probecache_t *probes;       /* every address goes through it: shared results */
     int port;
     const char *helo;
     int timeout_ms;             /* per SMTP/TLS phase */
+    int domain_timeout_ms;      /* the whole domain; 0: none.  Address probes
+                                   still running then time out (domain-deadline),
+                                   DNS lookups finish (c-ares bounds them) */
     time_t at;                  /* 0: now */
     bool no_probe;
     bool one_cert;
