@@ -1,6 +1,8 @@
 /* lookup.c - a DNS lookup and its DNSSEC status, validated or AD-trusted. */
 #include "lookup.h"
 
+#include "lookupcache.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +30,8 @@ struct lookup_ctx {
     time_t at;
     unsigned long queries, shared;
     fetch_t *fetches[FETCH_BUCKETS];
+    loop_t *loop;                       /* with answers: finished lookups kept */
+    lookupcache_t *answers;
 };
 
 struct lookup {
@@ -37,6 +41,7 @@ struct lookup {
     dnssec_job_t *job;
     lookup_callback_t cb;
     void *arg;
+    loop_timer_t *timer;        /* answered from the kept lookups */
 };
 
 lookup_ctx_t *lookup_ctx_new(dns_client_t *dns, const dnssec_anchors_t *anchors,
@@ -54,7 +59,31 @@ lookup_ctx_t *lookup_ctx_new(dns_client_t *dns, const dnssec_anchors_t *anchors,
 
 void lookup_ctx_free(lookup_ctx_t *ctx)
 {
+    if (ctx != NULL)
+        lookupcache_free(ctx->answers);
     free(ctx);
+}
+
+int lookup_ctx_cache_answers(lookup_ctx_t *ctx, loop_t *loop, size_t max)
+{
+    ctx->loop = loop;
+    ctx->answers = lookupcache_new(max);
+    return ctx->answers != NULL ? 0 : -1;
+}
+
+unsigned long lookup_ctx_cache_hits(const lookup_ctx_t *ctx)
+{
+    return ctx->answers != NULL ? lookupcache_hits(ctx->answers) : 0;
+}
+
+/* Every finished lookup goes through here. */
+static void lookup_finish(lookup_t *l, const lookup_result_t *r)
+{
+    lookup_ctx_t *ctx = l->ctx;
+
+    if (ctx->answers != NULL)
+        lookupcache_put(ctx->answers, l->qname, l->qtype, r, loop_now_ms(ctx->loop));
+    l->cb(l->arg, r);
 }
 
 unsigned long lookup_ctx_queries(const lookup_ctx_t *ctx)
@@ -189,7 +218,7 @@ static void finish_validated(lookup_t *l)
     }
     if (r.final_name == NULL)
         r.final_name = l->qname;
-    l->cb(l->arg, &r);
+    lookup_finish(l, &r);
     lookup_free(l);
 }
 
@@ -268,7 +297,7 @@ static void finish_trusted(lookup_t *l, dns_status_t status, ldns_pkt *pkt)
     else
         r.answer = ldns_pkt_get_rcode(pkt) == LDNS_RCODE_NXDOMAIN ? LOOKUP_NXDOMAIN : LOOKUP_NODATA;
 done:
-    l->cb(l->arg, &r);
+    lookup_finish(l, &r);
     ldns_rr_list_deep_free(rrset);
     ldns_pkt_free(pkt);
     lookup_free(l);
@@ -302,6 +331,27 @@ static void on_answer(lookup_t *l, dns_status_t status, ldns_pkt *answer)
     step(l);
 }
 
+/* A kept answer, handed over from the loop: if it expired or was pushed
+ * out in between, the question goes out after all. */
+static void on_kept(loop_t *loop, void *arg)
+{
+    lookup_t *l = arg;
+    lookup_result_t r;
+
+    l->timer = NULL;
+    if (lookupcache_get(l->ctx->answers, l->qname, l->qtype, loop_now_ms(loop), &r)) {
+        l->cb(l->arg, &r);
+        lookup_free(l);
+        return;
+    }
+    if (send_query(l, l->qname, l->qtype) != 0) {
+        lookup_result_t failed = {.status = MODEL_DNSSEC_INDETERMINATE, .reason = "out of memory",
+                                  .ede = -1, .answer = LOOKUP_FAILED, .final_name = l->qname};
+        l->cb(l->arg, &failed);
+        lookup_free(l);
+    }
+}
+
 int lookup_start(lookup_ctx_t *ctx, const char *name, ldns_rr_type type,
                  lookup_callback_t cb, void *arg)
 {
@@ -319,6 +369,12 @@ int lookup_start(lookup_ctx_t *ctx, const char *name, ldns_rr_type type,
         return -1;
     }
     ldns_dname2canonical(l->qname);
+    if (ctx->answers != NULL) {
+        lookup_result_t r;
+        if (lookupcache_get(ctx->answers, l->qname, type, loop_now_ms(ctx->loop), &r) &&
+            (l->timer = loop_timer_add(ctx->loop, 0, on_kept, l)) != NULL)
+            return 0;
+    }
     if (send_query(l, l->qname, type) != 0) {
         lookup_free(l);
         return -1;

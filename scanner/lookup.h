@@ -15,6 +15,7 @@
 
 #include "dns.h"
 #include "dnssec.h"
+#include "loop.h"
 #include "model.h"
 
 typedef enum {
@@ -48,6 +49,14 @@ void lookup_ctx_free(lookup_ctx_t *ctx);
  * name cannot be used (the callback does not run). */
 int lookup_start(lookup_ctx_t *ctx, const char *name, ldns_rr_type type,
                  lookup_callback_t cb, void *arg);
+
+/* Keep finished lookups (lookupcache.h: secure or insecure answers, for
+ * their TTL, at most max of them) and answer the same question from
+ * them, from the loop.  Off until called; -1 when memory ran out. */
+int lookup_ctx_cache_answers(lookup_ctx_t *ctx, loop_t *loop, size_t max);
+
+/* Lookups answered from those kept. */
+unsigned long lookup_ctx_cache_hits(const lookup_ctx_t *ctx);
 
 /* Queries sent for this context so far, and questions that were already
  * in flight and waited for that answer instead (for benchmarks). */

@@ -498,11 +498,12 @@ static int write_summary(run_t *r, runner_t *runner, const char *status)
     int rc = -1;
 
     runner_stats(runner, &stats);
-    extra = json_pack("{s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I}", "run_id", r->run_id,
+    extra = json_pack("{s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "run_id", r->run_id,
                       "shard", r->shard_text, "status", status,
                       "seconds", seconds_since(&r->started),
                       "dns_queries", (json_int_t)stats.dns_queries,
                       "dns_coalesced", (json_int_t)stats.dns_coalesced,
+                      "dns_cached", (json_int_t)stats.dns_cached,
                       "probes", (json_int_t)stats.probes,
                       "probes_shared", (json_int_t)stats.probes_shared,
                       "workers", (json_int_t)stats.workers,

@@ -28,6 +28,8 @@
 #define RUNNER_TICK_MS 20
 /* validated DNSKEY/DS RRsets kept per event loop (DESIGN.md "Caches") */
 #define RUNNER_CACHE_ZONES 10000
+/* finished lookups kept per event loop, for their TTL (lookupcache.h) */
+#define RUNNER_CACHE_ANSWERS 20000
 #define RUNNER_MAX_NAME 260
 /* connections to one destination address at once (DESIGN.md limits) */
 #define RUNNER_PER_IP 5
@@ -118,6 +120,7 @@ void runner_stats(const runner_t *r, runner_stats_t *out)
         const runner_t *w = i == 0 ? r : r->others[i - 1];
         out->dns_queries += lookup_ctx_queries(w->scan.lookup);
         out->dns_coalesced += lookup_ctx_shared(w->scan.lookup);
+        out->dns_cached += lookup_ctx_cache_hits(w->scan.lookup);
         out->in_flight += w->in_flight;
         probecache_stats(w->scan.probes, &probes, &shared);
         out->probes += probes;
@@ -390,7 +393,8 @@ static runner_status_t runner_new_one(const runner_config_t *config, probegate_t
         .one_cert = r->cfg.one_cert,
         .allow_private = r->cfg.allow_private,
     };
-    if (r->scan.lookup == NULL || r->scan.tls == NULL) {
+    if (r->scan.lookup == NULL || r->scan.tls == NULL ||
+        lookup_ctx_cache_answers(r->scan.lookup, r->loop, RUNNER_CACHE_ANSWERS) != 0) {
         snprintf(err, errlen, "%s", r->scan.tls == NULL ? why : "out of memory");
         goto fail;
     }

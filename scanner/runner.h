@@ -101,6 +101,7 @@ size_t runner_in_flight(const runner_t *runner);
 typedef struct {
     unsigned long dns_queries;      /* sent */
     unsigned long dns_coalesced;    /* answered by a query already in flight */
+    unsigned long dns_cached;       /* lookups answered from finished ones */
     unsigned long probes;           /* addresses probed over the network */
     unsigned long probes_shared;    /* address results reused from another domain */
     unsigned workers;               /* event loops */
