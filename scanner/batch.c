@@ -3,6 +3,7 @@
 #include "batch.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -47,20 +48,29 @@ bool batch_shard_parse(const char *spec, unsigned count, batch_shard_t *out, cha
     if (strcmp(spec, "auto") == 0) {
         if (env_uint("SLURM_ARRAY_TASK_ID", &id)) {
             const char *job = getenv("SLURM_ARRAY_JOB_ID");
-            if (!env_uint("SLURM_ARRAY_TASK_COUNT", &n) && count == 0) {
-                snprintf(err, errlen, "--shard auto: SLURM_ARRAY_TASK_ID is set but not "
-                                      "SLURM_ARRAY_TASK_COUNT; give --shard-count N");
-                return false;
-            }
-            if (count > 0)
+            unsigned max = 0, step = 1;
+            if (count > 0) {
+                /* the task id is the shard: any subset of 0..N-1 may run,
+                 * e.g. again just the tasks that failed */
                 n = count;
-            env_uint("SLURM_ARRAY_TASK_MIN", &min);
-            if (id < min) {
-                snprintf(err, errlen, "--shard auto: SLURM_ARRAY_TASK_ID %u is below "
-                                      "SLURM_ARRAY_TASK_MIN %u", id, min);
+            } else if (env_uint("SLURM_ARRAY_TASK_COUNT", &n) &&
+                       env_uint("SLURM_ARRAY_TASK_MIN", &min) &&
+                       env_uint("SLURM_ARRAY_TASK_MAX", &max) && id >= min) {
+                /* --array=MIN-MAX[:STEP]: the tasks, numbered from 0 */
+                if (env_uint("SLURM_ARRAY_TASK_STEP", &step) && step == 0)
+                    step = 1;
+                if ((max - min) / step + 1 != n || (id - min) % step != 0) {
+                    snprintf(err, errlen, "--shard auto: this job array is not MIN-MAX[:STEP] "
+                                          "(a list, or a subset of tasks?): number the tasks "
+                                          "0..N-1 and give --shard-count N");
+                    return false;
+                }
+                id = (id - min) / step;
+            } else {
+                snprintf(err, errlen, "--shard auto: SLURM_ARRAY_TASK_ID is set but not "
+                                      "SLURM_ARRAY_TASK_COUNT/MIN/MAX; give --shard-count N");
                 return false;
             }
-            id -= min;
             if (job != NULL && *job)
                 snprintf(out->run_id, sizeof(out->run_id), "slurm-%.100s", job);
         } else if (env_uint("JOB_COMPLETION_INDEX", &id)) {
@@ -126,6 +136,80 @@ void batch_run_id(char *buf, size_t len)
     for (char *p = buf; *p; p++)
         if (*p < 0x21 || *p > 0x7e || *p == '"' || *p == '\\')
             *p = '_';
+}
+
+/* -------------------------------------------------------------- input */
+
+int batch_reader_init(batch_reader_t *r, int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+
+    r->fd = fd;
+    r->start = r->end = 0;
+    r->eof = r->skipping = false;
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+        return -1;
+    return 0;
+}
+
+/* Read what there is; false when nothing came (yet). */
+static bool reader_fill(batch_reader_t *r)
+{
+    ssize_t n;
+
+    if (r->start > 0) {
+        memmove(r->buf, r->buf + r->start, r->end - r->start);
+        r->end -= r->start;
+        r->start = 0;
+    }
+    if (r->eof || r->end == sizeof(r->buf))
+        return false;
+    n = read(r->fd, r->buf + r->end, sizeof(r->buf) - r->end);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        r->eof = true;          /* an error ends the input like its end */
+    if (n <= 0)
+        return false;
+    r->end += (size_t)n;
+    return true;
+}
+
+batch_read_t batch_reader_next(batch_reader_t *r, char *line, size_t max)
+{
+    for (;;) {
+        char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+        size_t len = nl ? (size_t)(nl - (r->buf + r->start)) : r->end - r->start;
+        bool whole = nl != NULL || (r->eof && len > 0);
+
+        if (r->skipping) {
+            /* the tail of a line already reported as too long */
+            r->start += nl ? len + 1 : len;
+            if (nl)
+                r->skipping = false;
+            else if (!reader_fill(r))
+                return r->eof ? BATCH_EOF : BATCH_LATER;
+            continue;
+        }
+        if (len >= max) {
+            memcpy(line, r->buf + r->start, max - 1);
+            line[max - 1] = '\0';
+            r->start += nl ? len + 1 : len;
+            r->skipping = nl == NULL && !r->eof;
+            return BATCH_TOO_LONG;
+        }
+        if (whole) {
+            memcpy(line, r->buf + r->start, len);
+            line[len] = '\0';
+            r->start += nl ? len + 1 : len;
+            return BATCH_LINE;
+        }
+        if (!reader_fill(r)) {
+            if (!r->eof)
+                return BATCH_LATER;
+            if (r->start == r->end)
+                return BATCH_EOF;
+            /* a last line without its newline: taken above */
+        }
+    }
 }
 
 /* -------------------------------------------------------------- sets */

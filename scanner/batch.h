@@ -25,9 +25,10 @@ typedef struct {
     char run_id[128];           /* from the scheduler when it gives one */
 } batch_shard_t;
 
-/* "K/N" (0-based K), or "auto": SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN
- * of SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX (a Kubernetes Indexed
- * Job) of `count` (--shard-count; 0: not given).  In auto mode under Slurm
+/* "K/N" (0-based K), or "auto": in a Slurm job array --array=MIN-MAX[:STEP]
+ * task (SLURM_ARRAY_TASK_ID - MIN) / STEP of SLURM_ARRAY_TASK_COUNT, or,
+ * with `count` (--shard-count, 0: not given), task SLURM_ARRAY_TASK_ID of
+ * count; or JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) of count.  In auto mode under Slurm
  * run_id is "slurm-<SLURM_ARRAY_JOB_ID>", so every task of one array
  * carries the same id.  false with a sentence in err. */
 bool batch_shard_parse(const char *spec, unsigned count, batch_shard_t *out, char *err,
@@ -39,10 +40,37 @@ bool batch_shard_mine(const batch_shard_t *shard, const char *key);
 /* A run id nobody else has: UTC time, host and process. */
 void batch_run_id(char *buf, size_t len);
 
+/* ---- input ------------------------------------------------------------- */
+
+/* Lines from a file descriptor without ever blocking on it: a pipe whose
+ * writer is slow (or silent) must not hold up the scans in flight, nor a
+ * signal. */
+typedef struct {
+    int fd;
+    char buf[65536];
+    size_t start, end;          /* unread bytes: buf[start..end) */
+    bool eof, skipping;         /* skipping: the rest of a line too long */
+} batch_reader_t;
+
+typedef enum {
+    BATCH_LINE,                 /* *line: NUL-terminated, without its newline */
+    BATCH_LATER,                /* nothing complete yet: ask again later */
+    BATCH_EOF,
+    BATCH_TOO_LONG,             /* *line: its first max-1 bytes; the rest is skipped */
+} batch_read_t;
+
+/* fd is made non-blocking.  0, or -1 with errno. */
+int batch_reader_init(batch_reader_t *reader, int fd);
+
+/* The next line, at most max-1 bytes, copied into line (max bytes).  A
+ * last line without a newline counts as a line at the end of input. */
+batch_read_t batch_reader_next(batch_reader_t *reader, char *line, size_t max);
+
 /* ---- sets of names ---------------------------------------------------- */
 
 /* Names kept as 64-bit hashes (a collision among a billion names is a
- * one in 36 million chance), 16 bytes per name at most. */
+ * one in 36 million chance): 16 to 32 bytes per name, as the table is
+ * between a quarter and half full. */
 typedef struct {
     uint64_t *slots;            /* 0: empty */
     size_t cap, n;

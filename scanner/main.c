@@ -2,6 +2,7 @@
  * exit status (DESIGN.md, "Command-line contract"); the scanning itself
  * is runner.c's, shared with check_dane. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,8 +44,11 @@ typedef struct {
 
 typedef struct {
     options_t *opt;
-    FILE *in, *out;
+    FILE *out;
     int next_arg;               /* next domain from the command line */
+    batch_reader_t in;          /* -f: read without blocking */
+    int in_fd;                  /* -1: no -f */
+    bool in_open;
     size_t line_no;
     char line[MAX_LINE];        /* the input line being read */
     size_t checked, warnings, criticals, invalid;
@@ -79,6 +83,7 @@ static void usage(FILE *f)
           "      --port N            SMTP port (default 25)\n"
           "      --at TIME           evaluate validity at TIME (unix seconds or YYYY-MM-DDTHH:MM:SSZ)\n"
           "      --concurrency N     domains in flight (default 64)\n"
+          "  -j, --workers N         event loops, one thread each (default: one per CPU)\n"
           "      --per-ip N          connections to one MX address at once (default 5, 0: no limit)\n"
           "      --rate N            new SMTP connections a second, all in all (default: no limit)\n"
           "      --shard K/N|auto    scan only the names that hash to shard K (0-based) of N;\n"
@@ -123,7 +128,7 @@ static int parse_options(int argc, char **argv, options_t *o)
 {
     enum { O_FORMAT = 256, O_RESOLVER, O_TA, O_TRUST_AD, O_PRIVATE, O_PORT, O_AT, O_CONC,
            O_TIMEOUT, O_NO_PROBE, O_HELO, O_ONE_CERT, O_REQUIRE, O_FAIL_ON, O_COLOR, O_NO_COLOR,
-           O_RESUME, O_APPEND, O_FORCE, O_SHARD, O_SHARD_COUNT, O_RUN_ID, O_SUMMARY, O_GRACE,
+           O_RESUME, O_APPEND_OUT, O_FORCE, O_SHARD, O_SHARD_COUNT, O_RUN_ID, O_SUMMARY, O_GRACE,
            O_PROGRESS, O_PER_IP, O_RATE, O_DOMAIN_TIMEOUT };
     static const struct option longopts[] = {
         {"input", required_argument, 0, 'f'}, {"output", required_argument, 0, 'o'},
@@ -136,7 +141,7 @@ static int parse_options(int argc, char **argv, options_t *o)
         {"one-cert", no_argument, 0, O_ONE_CERT}, {"require-dane", no_argument, 0, O_REQUIRE},
         {"fail-on", required_argument, 0, O_FAIL_ON}, {"color", no_argument, 0, O_COLOR},
         {"no-color", no_argument, 0, O_NO_COLOR}, {"help", no_argument, 0, 'h'},
-        {"resume", no_argument, 0, O_RESUME}, {"append", no_argument, 0, O_APPEND},
+        {"resume", no_argument, 0, O_RESUME}, {"append", no_argument, 0, O_APPEND_OUT},
         {"force", no_argument, 0, O_FORCE}, {"shard", required_argument, 0, O_SHARD},
         {"shard-count", required_argument, 0, O_SHARD_COUNT},
         {"run-id", required_argument, 0, O_RUN_ID}, {"summary", required_argument, 0, O_SUMMARY},
@@ -215,7 +220,7 @@ static int parse_options(int argc, char **argv, options_t *o)
                 return fail_usage("--fail-on wants warning, critical or never, not", optarg);
             break;
         case O_RESUME: o->resume = true; break;
-        case O_APPEND: o->append = true; break;
+        case O_APPEND_OUT: o->append = true; break;
         case O_FORCE: o->force = true; break;
         case O_SHARD: o->shard = optarg; break;
         case O_SHARD_COUNT:
@@ -362,39 +367,43 @@ static void emit_invalid(run_t *r, const char *line, const char *why)
         free(d);
         return;
     }
+    if (!batch_recent_add(&r->recent, batch_record_key(NULL, clean))) {
+        r->summary.duplicates++;
+        free(d);
+        return;
+    }
     d->input = strdup(clean);
     d->error = strdup(why);
     d->verdict = MODEL_VERDICT_INVALID_INPUT;
     emit(r, d, 0);
 }
 
-/* The next input line or argument; NULL at the end. */
+/* The next input line or argument; NULL at the end, RUNNER_LATER when
+ * the input has no whole line ready. */
 static const char *next_line(run_t *r)
 {
-    char *buf = r->line;
-    size_t len = sizeof(r->line);
-
     if (r->next_arg < r->opt->n_domains)
         return r->opt->domains[r->next_arg++];
-    while (r->in != NULL && fgets(buf, (int)len, r->in) != NULL) {
-        size_t n = strlen(buf);
-        const char *p = buf;
-        r->line_no++;
-        if (n == len - 1 && buf[n - 1] != '\n') {
-            /* a full buffer: fine if the line ends right here */
-            int c = fgetc(r->in);
-            if (c != EOF && c != '\n') {
-                while ((c = fgetc(r->in)) != EOF && c != '\n')
-                    ;
-                emit_invalid(r, buf, "line longer than 1023 characters");
-                continue;
-            }
-        }
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == '#' || *p == '\n' || *p == '\r' || *p == '\0')
+    while (r->in_open) {
+        const char *p = r->line;
+        switch (batch_reader_next(&r->in, r->line, sizeof(r->line))) {
+        case BATCH_EOF:
+            r->in_open = false;
+            return NULL;
+        case BATCH_LATER:
+            return RUNNER_LATER;
+        case BATCH_TOO_LONG:
+            r->line_no++;
+            emit_invalid(r, r->line, "line longer than 1023 characters");
             continue;
-        return buf;
+        case BATCH_LINE:
+            break;
+        }
+        r->line_no++;
+        p += strspn(p, " \t");
+        if (*p == '#' || *p == '\r' || *p == '\0')
+            continue;
+        return r->line;
     }
     return NULL;
 }
@@ -409,6 +418,8 @@ static const char *next_domain(void *arg, char *buf, size_t len)
 
     while ((line = next_line(r)) != NULL) {
         const char *why = NULL;
+        if (line == RUNNER_LATER)
+            return line;
         const char *domain = runner_domain_name(line, buf, len, &why);
         if (domain == NULL) {
             emit_invalid(r, line, why);
@@ -435,6 +446,16 @@ static void on_signal(int sig)
 {
     (void)sig;
     runner_interrupt();
+}
+
+/* Without SA_RESTART: a signal ends a wait at once. */
+static void catch_signals(void)
+{
+    struct sigaction sa = {.sa_handler = on_signal};
+
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 /* Lines that may hold a name, for the progress line's total: only for a
@@ -576,14 +597,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "danescan: %s\n", err);
         return EXIT_USAGE;
     }
+    r.in_fd = -1;
     if (opt.input != NULL) {
         struct stat sb;
-        r.in = strcmp(opt.input, "-") == 0 ? stdin : fopen(opt.input, "r");
-        if (r.in == NULL) {
+        r.in_fd = strcmp(opt.input, "-") == 0 ? STDIN_FILENO : open(opt.input, O_RDONLY);
+        if (r.in_fd < 0 || batch_reader_init(&r.in, r.in_fd) != 0) {
             fprintf(stderr, "danescan: %s: %s\n", opt.input, strerror(errno));
             return EXIT_USAGE;
         }
-        if (r.in != stdin && fstat(fileno(r.in), &sb) == 0 && S_ISREG(sb.st_mode))
+        r.in_open = true;
+        if (r.in_fd != STDIN_FILENO && fstat(r.in_fd, &sb) == 0 && S_ISREG(sb.st_mode))
             r.total = count_candidates(opt.input);
     }
     r.total += (size_t)opt.n_domains;
@@ -602,8 +625,7 @@ int main(int argc, char **argv)
     }
     if (opt.format == FORMAT_JUNIT && report_junit_begin(r.out) != 0)
         r.write_failed = true;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    catch_signals();
 
     st = runner_run(runner, next_domain, on_result, &r, 0);
 
@@ -624,7 +646,8 @@ int main(int argc, char **argv)
         if (opt.format == FORMAT_NAGIOS)
             report_nagios_write_abort(r.nagios, r.out, REPORT_NAGIOS_UNKNOWN, why,
                                       seconds_since(&r.started));
-        fflush(r.out);
+        if (fflush(r.out) != 0 || ferror(r.out))
+            fprintf(stderr, "danescan: writing the report failed: %s\n", strerror(errno));
         return EXIT_USAGE;
     }
     runner_free(runner);
@@ -638,8 +661,8 @@ int main(int argc, char **argv)
     batch_recent_clear(&r.recent);
     batch_set_clear(&r.done);
     batch_summary_free(&r.summary);
-    if (r.in != NULL && r.in != stdin)
-        fclose(r.in);
+    if (r.in_fd > STDIN_FILENO)
+        close(r.in_fd);
     if (r.out != stdout && fclose(r.out) != 0) {
         fprintf(stderr, "danescan: %s: %s\n", opt.output, strerror(errno));
         return EXIT_USAGE;

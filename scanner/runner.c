@@ -9,6 +9,7 @@
 #include <idn2.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
@@ -49,6 +50,7 @@ struct runner {
     size_t in_flight;               /* scans started, not finished */
     size_t checks;                  /* resolver checks in flight */
     bool input_done;
+    bool input_later;               /* the source had nothing ready */
     bool deadline_hit;
     loop_timer_t *tick, *deadline, *grace;
     bool grace_started;
@@ -79,6 +81,8 @@ typedef struct {
 } runner_check_t;
 
 static volatile sig_atomic_t runner_interrupted;
+
+const char runner_later[] = "(later)";
 
 static const char *const runner_status_names[] = {
     [RUNNER_OK] = "ok",
@@ -420,16 +424,36 @@ fail:
 /* The first worker is made first, and holds the per-destination gate
  * every worker shares; each has its own loop, resolver channel, caches
  * and TLS context (DESIGN.md: caches per worker). */
+/* The CPUs this process may use: its affinity mask (taskset, Slurm's
+ * cgroup cpuset), capped by a cgroup v2 CPU quota (Kubernetes limits). */
+static int runner_cpus(void)
+{
+    cpu_set_t set;
+    int n = 1;
+    FILE *f;
+    long long quota, period;
+
+    if (sched_getaffinity(0, sizeof(set), &set) == 0)
+        n = CPU_COUNT(&set);
+    f = fopen("/sys/fs/cgroup/cpu.max", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%lld %lld", &quota, &period) == 2 && quota > 0 && period > 0 &&
+            (quota + period - 1) / period < n)
+            n = (int)((quota + period - 1) / period);
+        fclose(f);
+    }
+    return n > 0 ? n : 1;
+}
+
 runner_status_t runner_new(const runner_config_t *config, runner_t **out, char *err, size_t errlen)
 {
     runner_config_t cfg = *config;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned n;
     runner_status_t st;
     runner_t *r;
 
     if (cfg.workers <= 0)
-        cfg.workers = cores > 0 ? (int)cores : 1;
+        cfg.workers = runner_cpus();
     if (cfg.concurrency == 0)
         cfg.concurrency = 64;
     /* every worker keeps at least one domain in flight */
@@ -538,6 +562,7 @@ static void runner_fill(runner_t *r)
 {
     char buf[RUNNER_MAX_NAME];
 
+    r->input_later = false;
     while (!r->input_done && !runner_interrupted &&
            r->in_flight < (size_t)r->cfg.concurrency) {
         const char *name = r->next(r->arg, buf, sizeof(buf));
@@ -545,6 +570,10 @@ static void runner_fill(runner_t *r)
 
         if (name == NULL) {
             r->input_done = true;
+            break;
+        }
+        if (name == RUNNER_LATER) {
+            r->input_later = true;
             break;
         }
         job = malloc(sizeof(*job));
@@ -587,7 +616,11 @@ static void runner_on_tick(loop_t *loop, void *arg)
     }
     if (runner_interrupted > 1 && runner_busy(r))
         loop_stop(loop);
-    if (runner_busy(r))
+    if (r->input_later && !runner_interrupted) {
+        r->input_later = false;
+        runner_fill(r);
+    }
+    if (runner_busy(r) || (r->input_later && !runner_interrupted))
         r->tick = loop_timer_add(loop, RUNNER_TICK_MS, runner_on_tick, r);
 }
 
@@ -609,7 +642,7 @@ static runner_status_t runner_run_one(runner_t *r, uint64_t deadline_ms)
     }
     runner_fill(r);
     runner_maybe_finished(r);
-    if (runner_busy(r) && r->tick == NULL)
+    if ((runner_busy(r) || r->input_later) && r->tick == NULL)
         r->tick = loop_timer_add(r->loop, RUNNER_TICK_MS, runner_on_tick, r);
     if (loop_run(r->loop) != 0)
         return RUNNER_ERR_INTERNAL;
@@ -630,7 +663,7 @@ static const char *runner_locked_next(void *arg, char *buf, size_t len)
 
     pthread_mutex_lock(&f->lock);
     name = f->user_next(f->user_arg, buf, len);
-    if (name != NULL && name != buf) {
+    if (name != NULL && name != buf && name != RUNNER_LATER) {
         snprintf(buf, len, "%s", name);
         name = buf;
     }

@@ -74,9 +74,13 @@ void runner_free(runner_t *runner);
 
 /* The next domain to scan: an A-label name without trailing dot, written
  * into buf (len bytes) or pointing elsewhere until the next call; NULL
- * when there are no more.  What is not a domain is the source's own to
+ * when there are no more; RUNNER_LATER when none is ready yet (a pipe
+ * whose writer is slow): the runner asks again at its next tick.  What is not a domain is the source's own to
  * report; the runner only ever sees names. */
 typedef const char *(*runner_next_t)(void *arg, char *buf, size_t len);
+
+extern const char runner_later[];
+#define RUNNER_LATER runner_later
 
 /* One finished domain, `ms` after its scan started; the model is the
  * callback's (model_domain_free).  When memory runs out before a scan can

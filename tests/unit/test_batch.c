@@ -53,16 +53,39 @@ static void test_shard(void)
     CHECK(batch_shard_mine(&(batch_shard_t){.k = 0, .n = 1}, "anything.example"), "1 shard");
 
     unsetenv("JOB_COMPLETION_INDEX");
+    /* --array=5-8 */
     setenv("SLURM_ARRAY_TASK_ID", "7", 1);
     setenv("SLURM_ARRAY_TASK_MIN", "5", 1);
+    setenv("SLURM_ARRAY_TASK_MAX", "8", 1);
     setenv("SLURM_ARRAY_TASK_COUNT", "4", 1);
     setenv("SLURM_ARRAY_JOB_ID", "4242", 1);
     CHECK(batch_shard_parse("auto", 0, &s, err, sizeof(err)), "slurm: %s", err);
     CHECK_INT("slurm k", s.k, 2);
     CHECK_INT("slurm n", s.n, 4);
     CHECK_STR("slurm run id", s.run_id, "slurm-4242");
+    /* --array=0-6:2: tasks 0 2 4 6 are shards 0 1 2 3 */
+    setenv("SLURM_ARRAY_TASK_ID", "6", 1);
+    setenv("SLURM_ARRAY_TASK_MIN", "0", 1);
+    setenv("SLURM_ARRAY_TASK_MAX", "6", 1);
+    setenv("SLURM_ARRAY_TASK_STEP", "2", 1);
+    CHECK(batch_shard_parse("auto", 0, &s, err, sizeof(err)), "stepped: %s", err);
+    CHECK_INT("stepped k", s.k, 3);
+    CHECK_INT("stepped n", s.n, 4);
+    /* --array=1,3,5 (MIN 1, MAX 5, COUNT 3, no step that fits): refused */
+    setenv("SLURM_ARRAY_TASK_ID", "5", 1);
+    setenv("SLURM_ARRAY_TASK_MIN", "1", 1);
+    setenv("SLURM_ARRAY_TASK_MAX", "5", 1);
+    setenv("SLURM_ARRAY_TASK_COUNT", "3", 1);
+    setenv("SLURM_ARRAY_TASK_STEP", "1", 1);
+    CHECK(!batch_shard_parse("auto", 0, &s, err, sizeof(err)), "a listed array accepted");
+    CHECK(strstr(err, "--shard-count") != NULL, "listed: %s", err);
+    /* with --shard-count the task id is the shard: re-run tasks 3 and 7 of 8 */
+    setenv("SLURM_ARRAY_TASK_ID", "7", 1);
+    CHECK(batch_shard_parse("auto", 8, &s, err, sizeof(err)), "count: %s", err);
+    CHECK_INT("count k", s.k, 7);
+    CHECK_INT("count n", s.n, 8);
     setenv("SLURM_ARRAY_TASK_ID", "9", 1);
-    CHECK(!batch_shard_parse("auto", 0, &s, err, sizeof(err)), "task 9-5 of 4 accepted");
+    CHECK(!batch_shard_parse("auto", 8, &s, err, sizeof(err)), "task 9 of 8 accepted");
     unsetenv("SLURM_ARRAY_TASK_ID");
     setenv("JOB_COMPLETION_INDEX", "3", 1);
     CHECK(!batch_shard_parse("auto", 0, &s, err, sizeof(err)), "k8s without a count");
@@ -100,6 +123,44 @@ static void test_sets(void)
     CHECK(recent.gen[0].cap <= 1024 && recent.gen[1].cap <= 1024, "bounded: %zu %zu",
           recent.gen[0].cap, recent.gen[1].cap);
     batch_recent_clear(&recent);
+}
+
+static void test_reader(void)
+{
+    int fds[2];
+    batch_reader_t r;
+    char line[16];
+
+    CHECK(pipe(fds) == 0, "pipe");
+    CHECK(batch_reader_init(&r, fds[0]) == 0, "init");
+    CHECK_INT("nothing yet", batch_reader_next(&r, line, sizeof(line)), BATCH_LATER);
+    CHECK(write(fds[1], "a.example\nb.ex", 14) == 14, "write");
+    CHECK_INT("a line", batch_reader_next(&r, line, sizeof(line)), BATCH_LINE);
+    CHECK_STR("its text", line, "a.example");
+    CHECK_INT("half a line", batch_reader_next(&r, line, sizeof(line)), BATCH_LATER);
+    CHECK(write(fds[1], "ample\nthis-line-is-too-long-for-16\nc.example", 45) == 45, "write");
+    CHECK_INT("the rest", batch_reader_next(&r, line, sizeof(line)), BATCH_LINE);
+    CHECK_STR("joined", line, "b.example");
+    CHECK_INT("too long", batch_reader_next(&r, line, sizeof(line)), BATCH_TOO_LONG);
+    CHECK_STR("its start", line, "this-line-is-to");
+    CHECK_INT("no newline yet", batch_reader_next(&r, line, sizeof(line)), BATCH_LATER);
+    close(fds[1]);
+    CHECK_INT("the last line", batch_reader_next(&r, line, sizeof(line)), BATCH_LINE);
+    CHECK_STR("without newline", line, "c.example");
+    CHECK_INT("end", batch_reader_next(&r, line, sizeof(line)), BATCH_EOF);
+    close(fds[0]);
+
+    /* a long line split across reads is skipped to its end */
+    CHECK(pipe(fds) == 0, "pipe");
+    batch_reader_init(&r, fds[0]);
+    CHECK(write(fds[1], "0123456789abcdefghij", 20) == 20, "write");
+    CHECK_INT("too long", batch_reader_next(&r, line, sizeof(line)), BATCH_TOO_LONG);
+    CHECK(write(fds[1], "klmnop\nd.example\n", 17) == 17, "write");
+    CHECK_INT("after the long one", batch_reader_next(&r, line, sizeof(line)), BATCH_LINE);
+    CHECK_STR("next line", line, "d.example");
+    close(fds[1]);
+    CHECK_INT("end", batch_reader_next(&r, line, sizeof(line)), BATCH_EOF);
+    close(fds[0]);
 }
 
 static void write_file(const char *path, const char *text)
@@ -204,6 +265,7 @@ int main(void)
     test_hash();
     test_shard();
     test_sets();
+    test_reader();
     test_resume();
     test_summary();
     test_gate();
