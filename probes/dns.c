@@ -54,6 +54,7 @@ struct dns_req {
     size_t wire_len;
     dns_status_t status;
     ldns_pkt *answer;           /* owned until handed to cb */
+    char why[DNS_WHY_MAX];      /* DNS_ERR_MALFORMED: what was wrong with the answer */
 };
 
 typedef struct {
@@ -70,6 +71,7 @@ struct dns_client {
     size_t in_flight;           /* held by c-ares */
     size_t max_in_flight;
     unsigned depth;             /* dispatches on the stack */
+    const char *why;            /* the delivered query's why, during its callback */
     bool closing;               /* dns_client_free has begun */
     size_t queries, answers;
     uint8_t random_pool[DNS_RANDOM_POOL];
@@ -274,23 +276,334 @@ static void dns_name_text(const ldns_rdf *name, char *buf, size_t len)
     free(text);
 }
 
+/* ---- answers: wire format to ldns_pkt ------------------------------- *
+ *
+ * ldns_wire2pkt is not used: under memory pressure it crashes (it never
+ * checks the section lists of ldns_pkt_new, nor ldns_rr_new), leaks, or
+ * worse, returns records with RDATA fields silently left out; it keeps
+ * one OPT of several (and leaks the other's data); and RDATA longer than
+ * its fields makes it read the next record from inside this one.  This
+ * parser makes the same ldns_pkt from a well-formed message (the same
+ * RDATA fields, by ldns's own descriptors, so the rest of ldns and the
+ * validator read it as before), refuses what ldns refuses and more, and
+ * says NOMEM when memory runs out, having freed what it made. */
+
+/* A bounded reader over one message: every fetch checks the length. */
+typedef struct {
+    const uint8_t *data;
+    size_t len, pos;
+} dns_wire_t;
+
+static bool dns_wire_u16(dns_wire_t *w, uint16_t *out)
+{
+    if (w->len - w->pos < 2)
+        return false;
+    *out = (uint16_t)(w->data[w->pos] << 8 | w->data[w->pos + 1]);
+    w->pos += 2;
+    return true;
+}
+
+static bool dns_wire_u32(dns_wire_t *w, uint32_t *out)
+{
+    uint16_t hi, lo;
+
+    if (w->len - w->pos < 4 || !dns_wire_u16(w, &hi) || !dns_wire_u16(w, &lo))
+        return false;
+    *out = (uint32_t)hi << 16 | lo;
+    return true;
+}
+
+/* The width ldns gives an RDATA field of type t at data[pos] (RDATA ends
+ * at end); 0 when it does not fit. */
+static size_t dns_wire_field_len(const uint8_t *data, size_t pos, size_t end, ldns_rdf_type t)
+{
+    size_t left = end - pos, n;
+
+    switch (t) {
+    case LDNS_RDF_TYPE_CLASS: /* one octet in ldns's wire reader */
+    case LDNS_RDF_TYPE_ALG:
+    case LDNS_RDF_TYPE_CERTIFICATE_USAGE:
+    case LDNS_RDF_TYPE_SELECTOR:
+    case LDNS_RDF_TYPE_MATCHING_TYPE:
+    case LDNS_RDF_TYPE_INT8:
+        n = 1;
+        break;
+    case LDNS_RDF_TYPE_TYPE:
+    case LDNS_RDF_TYPE_INT16:
+    case LDNS_RDF_TYPE_CERT_ALG:
+        n = 2;
+        break;
+    case LDNS_RDF_TYPE_TIME:
+    case LDNS_RDF_TYPE_INT32:
+    case LDNS_RDF_TYPE_A:
+    case LDNS_RDF_TYPE_PERIOD:
+        n = 4;
+        break;
+    case LDNS_RDF_TYPE_TSIGTIME:
+    case LDNS_RDF_TYPE_EUI48:
+        n = 6;
+        break;
+    case LDNS_RDF_TYPE_ILNP64:
+    case LDNS_RDF_TYPE_EUI64:
+        n = 8;
+        break;
+    case LDNS_RDF_TYPE_AAAA:
+        n = 16;
+        break;
+    case LDNS_RDF_TYPE_STR: /* a length octet, then that many */
+    case LDNS_RDF_TYPE_NSEC3_SALT:
+    case LDNS_RDF_TYPE_TAG:
+    case LDNS_RDF_TYPE_B32_EXT:
+    case LDNS_RDF_TYPE_NSEC3_NEXT_OWNER:
+        n = 1u + data[pos];
+        break;
+    case LDNS_RDF_TYPE_INT16_DATA:
+        n = left < 2 ? 0 : 2u + (size_t)(data[pos] << 8 | data[pos + 1]);
+        break;
+    case LDNS_RDF_TYPE_HIP: /* HIT length, algorithm, key length, HIT, key */
+        n = left < 4 ? 0 : 4u + data[pos] + (size_t)(data[pos + 2] << 8 | data[pos + 3]);
+        break;
+    default: /* the rest of the RDATA */
+        n = left;
+        break;
+    }
+    return n <= left ? n : 0;
+}
+
+/* DESIGN.md limits: a name may follow at most DNS_MAX_POINTERS compression
+ * pointers.  ldns only stops a loop after 65535 of them. */
+#define DNS_MAX_POINTERS 128
+
+/* Only the pointers are counted here: whatever else is wrong with the
+ * name (lengths, label types, the end of the message) ldns reports. */
+static bool dns_wire_name_ok(const uint8_t *data, size_t len, size_t pos)
+{
+    unsigned hops = 0;
+
+    while (pos < len && data[pos] != 0) {
+        uint8_t c = data[pos];
+        if ((c & 0xc0) == 0xc0) {
+            if (pos + 1 >= len)
+                return true;
+            if (++hops > DNS_MAX_POINTERS)
+                return false;
+            pos = ((size_t)(c & 0x3f) << 8) | data[pos + 1];
+        } else if (c & 0xc0) {
+            return true;
+        } else {
+            pos += 1 + (size_t)c;
+        }
+    }
+    return true;
+}
+
+/* ldns_wire2dname, after our own pointer limit. */
+static ldns_status dns_wire_name(ldns_rdf **rdf, const dns_wire_t *cw, size_t *pos)
+{
+    if (!dns_wire_name_ok(cw->data, cw->len, *pos))
+        return LDNS_STATUS_INVALID_POINTER;
+    return ldns_wire2dname(rdf, cw->data, cw->len, pos);
+}
+
+/* One record (question: owner, type, class only).  LDNS_STATUS_OK with
+ * *out, or why not (LDNS_STATUS_MEM_ERR when memory ran out). */
+static ldns_status dns_wire_rr(dns_wire_t *w, bool question, ldns_rr **out)
+{
+    ldns_rr *rr = ldns_rr_new();
+    ldns_rdf *rdf = NULL;
+    const ldns_rr_descriptor *desc;
+    uint16_t type, klass, rdlen;
+    uint32_t ttl;
+    size_t end;
+    ldns_status s;
+
+    *out = NULL;
+    if (!rr)
+        return LDNS_STATUS_MEM_ERR;
+    /* ldns_wire2dname checks loops, label and name lengths */
+    s = dns_wire_name(&rdf, w, &w->pos);
+    if (s != LDNS_STATUS_OK)
+        goto fail;
+    ldns_rr_set_owner(rr, rdf);
+    rdf = NULL;
+    if (!dns_wire_u16(w, &type) || !dns_wire_u16(w, &klass)) {
+        s = LDNS_STATUS_PACKET_OVERFLOW;
+        goto fail;
+    }
+    ldns_rr_set_type(rr, type);
+    ldns_rr_set_class(rr, klass);
+    ldns_rr_set_question(rr, question);
+    if (question)
+        goto done;
+    if (!dns_wire_u32(w, &ttl) || !dns_wire_u16(w, &rdlen) || rdlen > w->len - w->pos) {
+        s = LDNS_STATUS_PACKET_OVERFLOW;
+        goto fail;
+    }
+    ldns_rr_set_ttl(rr, ttl);
+    end = w->pos + rdlen;
+    desc = ldns_rr_descript(type);
+    for (size_t i = 0; w->pos < end && i < ldns_rr_descriptor_maximum(desc); i++) {
+        ldns_rdf_type t = ldns_rr_descriptor_field_type(desc, i);
+
+        if (t == LDNS_RDF_TYPE_DNAME) {
+            s = dns_wire_name(&rdf, w, &w->pos);
+            if (s == LDNS_STATUS_OK && w->pos > end)
+                s = LDNS_STATUS_WIRE_RDATA_ERR; /* a name running out of its RDATA */
+        } else {
+            size_t n = dns_wire_field_len(w->data, w->pos, end, t);
+            s = n == 0 ? LDNS_STATUS_WIRE_RDATA_ERR : LDNS_STATUS_OK;
+            if (n > 0 && !(rdf = ldns_rdf_new_frm_data(t, n, w->data + w->pos)))
+                s = LDNS_STATUS_MEM_ERR;
+            w->pos += n;
+        }
+        if (s != LDNS_STATUS_OK)
+            goto fail;
+        if (!ldns_rr_push_rdf(rr, rdf)) {
+            s = LDNS_STATUS_MEM_ERR;
+            goto fail;
+        }
+        rdf = NULL;
+    }
+    if (w->pos != end) { /* octets no field of the type takes */
+        s = LDNS_STATUS_WIRE_RDATA_ERR;
+        goto fail;
+    }
+done:
+    *out = rr;
+    return LDNS_STATUS_OK;
+fail:
+    ldns_rdf_deep_free(rdf);
+    ldns_rr_free(rr);
+    return s;
+}
+
+/* RFC 6891 §6.1.3: the OPT record's fields into the packet's EDNS state;
+ * its RDATA (the options) is moved, not copied. */
+static void dns_wire_opt(ldns_pkt *pkt, ldns_rr *opt)
+{
+    uint32_t ttl = ldns_rr_ttl(opt);
+
+    ldns_pkt_set_edns_udp_size(pkt, ldns_rr_get_class(opt));
+    ldns_pkt_set_edns_extended_rcode(pkt, (uint8_t)(ttl >> 24));
+    ldns_pkt_set_edns_version(pkt, (uint8_t)(ttl >> 16));
+    ldns_pkt_set_edns_z(pkt, (uint16_t)ttl);
+    if (ldns_rr_rd_count(opt) > 0)
+        ldns_pkt_set_edns_data(pkt, ldns_rr_pop_rdf(opt));
+    /* no setter: ldns_pkt_edns() must say yes even for a bare OPT */
+    pkt->_edns_present = 1;
+}
+
+static const char *const dns_section_names[] = {"question", "answer", "authority", "additional"};
+
+dns_status_t dns_message_parse(const uint8_t *wire, size_t len, ldns_pkt **out,
+                                   char *why, size_t whylen)
+{
+    dns_wire_t w = {wire, len, 0};
+    uint16_t id, flags, count[4];
+    ldns_rr_list *lists[4];
+    ldns_pkt *pkt = NULL;
+    int opts = 0;
+    dns_status_t status = DNS_ERR_MALFORMED;
+
+    *out = NULL;
+    if (!dns_wire_u16(&w, &id) || !dns_wire_u16(&w, &flags) || !dns_wire_u16(&w, &count[0]) ||
+        !dns_wire_u16(&w, &count[1]) || !dns_wire_u16(&w, &count[2]) ||
+        !dns_wire_u16(&w, &count[3])) {
+        dns_why(why, whylen, "unparsable answer: %zu octets, shorter than a header", len);
+        return DNS_ERR_MALFORMED;
+    }
+    pkt = ldns_pkt_new();
+    lists[0] = pkt ? ldns_pkt_question(pkt) : NULL;
+    lists[1] = pkt ? ldns_pkt_answer(pkt) : NULL;
+    lists[2] = pkt ? ldns_pkt_authority(pkt) : NULL;
+    lists[3] = pkt ? ldns_pkt_additional(pkt) : NULL;
+    /* ldns_pkt_new does not check that its lists were allocated */
+    if (!lists[0] || !lists[1] || !lists[2] || !lists[3]) {
+        status = DNS_ERR_NOMEM;
+        goto fail;
+    }
+    ldns_pkt_set_id(pkt, id);
+    ldns_pkt_set_qr(pkt, flags & 0x8000);
+    ldns_pkt_set_opcode(pkt, (ldns_pkt_opcode)(flags >> 11 & 0xf));
+    ldns_pkt_set_aa(pkt, flags & 0x0400);
+    ldns_pkt_set_tc(pkt, flags & 0x0200);
+    ldns_pkt_set_rd(pkt, flags & 0x0100);
+    ldns_pkt_set_ra(pkt, flags & 0x0080);
+    ldns_pkt_set_ad(pkt, flags & 0x0020);
+    ldns_pkt_set_cd(pkt, flags & 0x0010);
+    ldns_pkt_set_rcode(pkt, (uint8_t)(flags & 0xf));
+    for (size_t sec = 0; sec < 4; sec++) {
+        for (uint16_t i = 0; i < count[sec]; i++) {
+            ldns_rr *rr;
+            ldns_status s = dns_wire_rr(&w, sec == 0, &rr);
+
+            if (s == LDNS_STATUS_MEM_ERR) {
+                status = DNS_ERR_NOMEM;
+                goto fail;
+            }
+            if (s != LDNS_STATUS_OK) {
+                dns_why(why, whylen, "unparsable answer: %s record %u of %u: %s",
+                        dns_section_names[sec], (unsigned)i + 1, (unsigned)count[sec],
+                        s == LDNS_STATUS_PACKET_OVERFLOW ? "runs past the end of the message"
+                        : s == LDNS_STATUS_WIRE_RDATA_ERR ? "its RDATA does not fit its type"
+                                                          : ldns_get_errorstr_by_id(s));
+                goto fail;
+            }
+            if (sec == 3 && ldns_rr_get_type(rr) == LDNS_RR_TYPE_OPT) {
+                if (++opts == 1)
+                    dns_wire_opt(pkt, rr);
+                ldns_rr_free(rr);
+            } else if (!ldns_rr_list_push_rr(lists[sec], rr)) {
+                ldns_rr_free(rr);
+                status = DNS_ERR_NOMEM;
+                goto fail;
+            }
+        }
+    }
+    /* RFC 6891 §6.1.1: more than one OPT makes the message a FORMERR */
+    if (opts > 1) {
+        dns_why(why, whylen, "%d OPT records, at most 1 (RFC 6891 section 6.1.1)", opts);
+        goto fail;
+    }
+    ldns_pkt_set_qdcount(pkt, count[0]);
+    ldns_pkt_set_ancount(pkt, count[1]);
+    ldns_pkt_set_nscount(pkt, count[2]);
+    ldns_pkt_set_arcount(pkt, (uint16_t)(count[3] - opts));
+    ldns_pkt_set_size(pkt, len);
+    *out = pkt;
+    return DNS_OK;
+fail:
+    ldns_pkt_free(pkt);
+    return status;
+}
+
+ldns_pkt *dns_answer_copy(const ldns_pkt *answer)
+{
+    uint8_t *wire = NULL;
+    size_t len = 0;
+    ldns_pkt *copy = NULL;
+
+    if (answer && ldns_pkt2wire(&wire, answer, &len) == LDNS_STATUS_OK)
+        dns_message_parse(wire, len, &copy, NULL, 0);
+    free(wire);
+    return copy;
+}
+
 dns_status_t dns_answer_parse(const uint8_t *wire, size_t len, uint16_t id,
                               const ldns_rdf *qname, ldns_rr_type qtype,
                               ldns_pkt **answer, char *why, size_t whylen)
 {
     ldns_pkt *pkt = NULL;
-    ldns_status s;
     const ldns_rr_list *question;
     const ldns_rr *q;
-    dns_status_t status = DNS_ERR_MALFORMED;
+    dns_status_t status;
 
     *answer = NULL;
     dns_why(why, whylen, "%s", "");
-    s = ldns_wire2pkt(&pkt, wire, len);
-    if (s != LDNS_STATUS_OK) {
-        dns_why(why, whylen, "unparsable answer: %s", ldns_get_errorstr_by_id(s));
-        return s == LDNS_STATUS_MEM_ERR ? DNS_ERR_NOMEM : DNS_ERR_MALFORMED;
-    }
+    status = dns_message_parse(wire, len, &pkt, why, whylen);
+    if (status != DNS_OK)
+        return status;
+    status = DNS_ERR_MALFORMED;
     if (!ldns_pkt_qr(pkt)) {
         dns_why(why, whylen, "not a response (QR=0)");
         goto done;
@@ -441,7 +754,7 @@ static void dns_on_ares(void *arg, int status, int timeouts, unsigned char *abuf
     c->in_flight--;
     if (status == ARES_SUCCESS && abuf != NULL && alen > 0)
         req->status = dns_answer_parse(abuf, (size_t)alen, req->id, req->qname, req->qtype,
-                                       &req->answer, NULL, 0);
+                                       &req->answer, req->why, sizeof(req->why));
     else
         req->status = status == ARES_SUCCESS ? DNS_ERR_MALFORMED : dns_status_from_ares(status);
     dns_fifo_push(&c->done, req);
@@ -468,7 +781,9 @@ static void dns_client_deliver(dns_client_t *c)
         req->answer = NULL;
         if (req->status == DNS_OK)
             c->answers++;
+        c->why = req->why;
         req->cb(req->arg, req->status, answer);
+        c->why = NULL;
         dns_req_free(req);
     }
 }
@@ -686,6 +1001,11 @@ long dns_client_timeout_ms(dns_client_t *client)
         return -1;
     /* Round up: waking before c-ares' deadline would only spin. */
     return (long)next->tv_sec * 1000 + ((long)next->tv_usec + 999) / 1000;
+}
+
+const char *dns_client_why(const dns_client_t *client)
+{
+    return client->why != NULL ? client->why : "";
 }
 
 size_t dns_client_queries(const dns_client_t *client)

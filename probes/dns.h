@@ -59,6 +59,13 @@ const char *dns_status_name(dns_status_t status);
 /* answer is the caller's to free (ldns_pkt_free); NULL unless DNS_OK. */
 typedef void (*dns_callback_t)(void *arg, dns_status_t status, ldns_pkt *answer);
 
+/* A copy of an answer (the caller's), NULL when memory runs out.  Use it
+ * rather than ldns_pkt_clone, which does not check its allocations. */
+ldns_pkt *dns_answer_copy(const ldns_pkt *answer);
+
+/* The longest why dns_client_why gives (NUL included). */
+#define DNS_WHY_MAX 192
+
 /* NULL with a reason in err when the configuration is unusable. */
 dns_client_t *dns_client_new(const dns_config_t *config, const dns_io_t *io,
                              char *err, size_t errlen);
@@ -79,6 +86,11 @@ void dns_client_process_fd(dns_client_t *client, int fd, bool readable, bool wri
  * wait to run); -1: nothing pending. */
 long dns_client_timeout_ms(dns_client_t *client);
 void dns_client_process_timeouts(dns_client_t *client);
+
+/* Inside a callback with DNS_ERR_MALFORMED: what was wrong with the
+ * answer ("2 OPT records, ...", "unparsable answer: ..."); "" otherwise.
+ * Borrowed, valid until the callback returns. */
+const char *dns_client_why(const dns_client_t *client);
 
 /* Queries sent, and answers (DNS_OK) delivered, so far (for benchmarks). */
 size_t dns_client_queries(const dns_client_t *client);

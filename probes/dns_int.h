@@ -36,8 +36,21 @@ int dns_servers_parse(const char *spec, dns_server_t *out, size_t max,
 bool dns_query_build(const ldns_rdf *name, ldns_rr_type type, uint16_t id, bool cd,
                      uint8_t **wire, size_t *len);
 
-/* Parse wire[len] and check that it is a response to our question (id,
- * QR, opcode QUERY, one question: qname case-insensitively, qtype, IN).
+/* wire[len] as an ldns_pkt (*out, the caller's), without checking what
+ * it answers: DNS_OK; DNS_ERR_MALFORMED with why ("unparsable answer: ...",
+ * or more than one OPT); DNS_ERR_NOMEM, having freed what it made.  For
+ * a well-formed message, the ldns_pkt ldns_wire2pkt makes (the RDATA cut
+ * into the same fields by ldns's descriptors); unlike ldns_wire2pkt it
+ * survives running out of memory, keeps no RDATA octets its fields do
+ * not take, and takes one OPT at most. */
+dns_status_t dns_message_parse(const uint8_t *wire, size_t len, ldns_pkt **out,
+                               char *why, size_t whylen);
+
+/* Parse wire[len] (our own parser: the ldns_pkt ldns_wire2pkt would make
+ * of a well-formed message, but safe when memory runs out, and stricter:
+ * one OPT at most, RDATA exactly its fields) and check that it is a
+ * response to our question (id, QR, opcode QUERY, one question: qname
+ * case-insensitively, qtype, IN).
  * DNS_OK with *answer (the caller's), else DNS_ERR_MALFORMED (or
  * DNS_ERR_NOMEM) with why in why[whylen] when why is not NULL. */
 dns_status_t dns_answer_parse(const uint8_t *wire, size_t len, uint16_t id,

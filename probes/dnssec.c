@@ -7,11 +7,16 @@
  * -> DNSKEY of that child -> ..., from the trust anchor down to the RRSIG
  * signer), then the item is checked against that zone's keys.  Last, the
  * denial and wildcard proofs are checked over the NSEC/NSEC3 records that
- * validated.  ldns does the signature arithmetic; the choice of keys, the
- * limits, the validity times and the denial logic are ours.
+ * validated.  ldns holds the records; the signed data are built here and
+ * OpenSSL does the signature arithmetic; the choice of keys, the limits,
+ * the validity times and the denial logic are ours.  Running out of
+ * memory anywhere makes a lookup indeterminate ("out of memory"), never
+ * secure or insecure (tests/unit/test_alloc_fail.c fails every
+ * allocation in turn).
  */
 #include "dnssec.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -19,6 +24,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
 
 /* DESIGN.md, Limits (numbers from unbound, PowerDNS and Postfix) */
 #define DNSSEC_MAX_CHAIN 10           /* CNAME/DNAME links */
@@ -62,15 +74,23 @@ static bool name_eq(const ldns_rdf *a, const ldns_rdf *b)
     return ldns_dname_compare(a, b) == 0;
 }
 
-/* a is b or lies below it */
-static bool name_under(const ldns_rdf *a, const ldns_rdf *b)
-{
-    return name_eq(a, b) || ldns_dname_is_subdomain(a, b);
-}
-
 static unsigned name_labels(const ldns_rdf *name)
 {
     return ldns_dname_label_count(name);
+}
+
+static unsigned name_common(const ldns_rdf *a, const ldns_rdf *b);
+
+/* a is b or lies below it (ldns_dname_is_subdomain allocates, unchecked) */
+static bool name_under(const ldns_rdf *a, const ldns_rdf *b)
+{
+    return name_common(a, b) == name_labels(b);
+}
+
+/* a lies strictly below b */
+static bool name_below(const ldns_rdf *a, const ldns_rdf *b)
+{
+    return name_labels(a) > name_labels(b) && name_under(a, b);
 }
 
 /* A new name made of the last k labels of name. */
@@ -260,8 +280,71 @@ static size_t digest_len(uint8_t type)
     }
 }
 
+static const char *digest_name(uint8_t type)
+{
+    switch (type) {
+    case LDNS_SHA1: return "SHA-1";
+    case LDNS_SHA256: return "SHA-256";
+    case LDNS_SHA384: return "SHA-384";
+    default: return "unknown";
+    }
+}
+
 static uint16_t key_flags(const ldns_rr *key) { return rdf16(key, 0); }
 static uint8_t key_alg(const ldns_rr *key) { return rdf8(key, 2); }
+
+/* RFC 4034 Appendix B over the DNSKEY RDATA (ldns_calc_keytag allocates
+ * a buffer and says 0 when that fails). */
+static uint16_t key_tag(const ldns_rr *key)
+{
+    uint32_t ac = 0;
+    size_t at = 0;
+
+    for (size_t i = 0; i < 4; i++) {
+        const ldns_rdf *f = ldns_rr_rdf(key, i);
+        for (size_t k = 0; k < ldns_rdf_size(f); k++, at++)
+            ac += at & 1 ? ldns_rdf_data(f)[k] : (uint32_t)ldns_rdf_data(f)[k] << 8;
+    }
+    ac += ac >> 16 & 0xffff;
+    return (uint16_t)(ac & 0xffff);
+}
+
+/* A deep copy, NULL when memory ran out (ldns_rr_clone does not check
+ * its own allocations and returns records with fields missing). */
+static ldns_rr *rr_clone(const ldns_rr *rr)
+{
+    ldns_rr *c = ldns_rr_new();
+    ldns_rdf *f;
+
+    if (!c)
+        return NULL;
+    ldns_rr_set_type(c, ldns_rr_get_type(rr));
+    ldns_rr_set_class(c, ldns_rr_get_class(rr));
+    ldns_rr_set_ttl(c, ldns_rr_ttl(rr));
+    if (!(f = ldns_rdf_clone(ldns_rr_owner(rr))))
+        goto fail;
+    ldns_rr_set_owner(c, f);
+    for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+        f = ldns_rdf_clone(ldns_rr_rdf(rr, i));
+        if (!f || !ldns_rr_push_rdf(c, f)) {
+            ldns_rdf_deep_free(f);
+            goto fail;
+        }
+    }
+    return c;
+fail:
+    ldns_rr_free(c);
+    return NULL;
+}
+
+/* rr (the pointer) is in list */
+static bool list_has(const ldns_rr_list *list, const ldns_rr *rr)
+{
+    for (size_t i = 0; i < ldns_rr_list_rr_count(list); i++)
+        if (ldns_rr_list_rr(list, i) == rr)
+            return true;
+    return false;
+}
 
 /* RFC 4034 §5.1.4: digest = hash(canonical owner | DNSKEY RDATA). */
 static bool ds_matches_key(const ldns_rr *ds, const ldns_rr *key)
@@ -305,8 +388,11 @@ static ldns_rr_list *rrs_at(const ldns_rr_list *sec, const ldns_rdf *owner, ldns
     for (size_t i = 0; out && i < ldns_rr_list_rr_count(sec); i++) {
         ldns_rr *rr = ldns_rr_list_rr(sec, i);
         if (ldns_rr_get_type(rr) == type && ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN &&
-            rr_wellformed(rr) && name_eq(ldns_rr_owner(rr), owner))
-            ldns_rr_list_push_rr(out, rr);
+            rr_wellformed(rr) && name_eq(ldns_rr_owner(rr), owner) &&
+            !ldns_rr_list_push_rr(out, rr)) {
+            ldns_rr_list_free(out);
+            return NULL;
+        }
     }
     return out;
 }
@@ -320,8 +406,10 @@ static ldns_rr_list *sigs_at(const ldns_rr_list *sec, const ldns_rdf *owner, ldn
         ldns_rr *rr = ldns_rr_list_rr(sec, i);
         if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG && rr_wellformed(rr) &&
             ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rr)) == covered &&
-            name_eq(ldns_rr_owner(rr), owner))
-            ldns_rr_list_push_rr(out, rr);
+            name_eq(ldns_rr_owner(rr), owner) && !ldns_rr_list_push_rr(out, rr)) {
+            ldns_rr_list_free(out);
+            return NULL;
+        }
     }
     return out;
 }
@@ -392,23 +480,588 @@ static bool anchors_add(dnssec_anchors_t *a, ldns_rr *rr, const char *where, int
         ldns_rr_free(rr);
         return false;
     }
+    /* RFC 4034 §5.1.4, RFC 4509 §2.2, RFC 6605 §2: the digest type fixes
+     * the length; a cut or padded digest is a typo that would only ever
+     * show up as "bogus" for every name */
+    if (type == LDNS_RR_TYPE_DS && digest_len(rdf8(rr, 2)) != 0 &&
+        ldns_rdf_size(ldns_rr_rdf(rr, 3)) != digest_len(rdf8(rr, 2))) {
+        snprintf(err, errlen, "%s: line %d: the DS with key tag %u has a %zu-byte digest, "
+                 "but digest type %u (%s) is %zu bytes", where, line, rdf16(rr, 0),
+                 ldns_rdf_size(ldns_rr_rdf(rr, 3)), rdf8(rr, 2), digest_name(rdf8(rr, 2)),
+                 digest_len(rdf8(rr, 2)));
+        ldns_rr_free(rr);
+        return false;
+    }
     if (type == LDNS_RR_TYPE_DNSKEY &&
         ((key_flags(rr) & LDNS_KEY_REVOKE_KEY) || !(key_flags(rr) & LDNS_KEY_ZONE_KEY))) {
         /* RFC 5011 §2.1 revoked, RFC 4034 §2.1.1 not a zone key */
         ldns_rr_free(rr);
         return true;
     }
-    ldns_rr_list_push_rr(type == LDNS_RR_TYPE_DS ? a->ds : a->keys, rr);
+    if (!ldns_rr_list_push_rr(type == LDNS_RR_TYPE_DS ? a->ds : a->keys, rr)) {
+        snprintf(err, errlen, "out of memory");
+        ldns_rr_free(rr);
+        return false;
+    }
     return true;
+}
+
+/* Anchor files are a few records; anything larger is not one. */
+#define ANCHORS_FILE_MAX (1024 * 1024)
+
+/* The whole of path (NUL-terminated, the caller's); NULL with err set. */
+static char *anchors_read(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "r");
+    char *text = NULL;
+    size_t cap = 0, n;
+
+    *len = 0;
+    if (!fp) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    do {
+        if (cap - *len <= 1) { /* room for one byte more and the NUL */
+            char *bigger;
+            if (cap > ANCHORS_FILE_MAX) {
+                snprintf(err, errlen, "%s: larger than %d bytes: not a trust anchor file",
+                         path, ANCHORS_FILE_MAX);
+                goto fail;
+            }
+            if (!(bigger = realloc(text, cap + 8192))) {
+                snprintf(err, errlen, "out of memory");
+                goto fail;
+            }
+            text = bigger;
+            cap += 8192;
+        }
+        n = fread(text + *len, 1, cap - *len - 1, fp);
+        *len += n;
+    } while (n > 0);
+    if (ferror(fp)) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    text[*len] = '\0';
+    fclose(fp);
+    return text;
+fail:
+    fclose(fp);
+    free(text);
+    return NULL;
+}
+
+/* ---- the reader: RFC 1035 §5.1 master file syntax, what anchors use ----
+ *
+ * Not ldns_rr_new_frm_fp_l: ldns's text parsers crash when memory runs
+ * out (ldns_str2rdf_dname and the buffers behind them do not check their
+ * allocations).  This one reads entries of tokens (comments, parentheses,
+ * backslash escapes), $ORIGIN and $TTL, owner / TTL / class each
+ * optional, DS and DNSKEY RDATA in presentation form (mnemonic
+ * algorithms too) or RFC 3597 generic form, and builds the records
+ * itself. */
+
+#define ANCHOR_TOKENS_MAX 256
+
+typedef struct {
+    const char *p;
+    size_t n;
+} token_t;
+
+typedef struct {
+    const char *text;
+    size_t len, pos;
+    int line;                   /* of pos */
+} anchor_text_t;
+
+static bool token_is(token_t t, const char *word)
+{
+    return t.n == strlen(word) && strncasecmp(t.p, word, t.n) == 0;
+}
+
+/* The tokens of the next entry (none: the text is read); its first line
+ * and whether it starts with a blank (the previous owner).  -1 and why:
+ * too many tokens, a stray ')' or an unclosed '(', a NUL byte. */
+static int anchor_entry(anchor_text_t *t, token_t *toks, size_t *ntok, int *line, bool *blank,
+                        const char **why)
+{
+    bool line_start = t->pos == 0 || t->text[t->pos - 1] == '\n';
+    int depth = 0;
+
+    *ntok = 0;
+    *blank = false;
+    *line = t->line;
+    while (t->pos < t->len) {
+        char c = t->text[t->pos];
+
+        if (c == '\n') {
+            t->pos++;
+            t->line++;
+            if (depth == 0 && *ntok > 0)
+                return 0;
+            if (*ntok == 0) { /* a blank or comment line: the entry starts later */
+                *line = t->line;
+                *blank = false;
+            }
+            line_start = true;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\r') {
+            *blank |= line_start && *ntok == 0;
+            t->pos++;
+            continue;
+        }
+        line_start = false;
+        if (c == ';') {
+            while (t->pos < t->len && t->text[t->pos] != '\n')
+                t->pos++;
+            continue;
+        }
+        if (c == '\0') {
+            *why = "a NUL byte";
+            return -1;
+        }
+        if (c == '(' || c == ')') {
+            depth += c == '(' ? 1 : -1;
+            t->pos++;
+            if (depth < 0) {
+                *why = "')' without '('";
+                return -1;
+            }
+            continue;
+        }
+        if (*ntok == ANCHOR_TOKENS_MAX) {
+            *why = "more fields than any anchor has";
+            return -1;
+        }
+        toks[*ntok].p = t->text + t->pos;
+        while (t->pos < t->len && !strchr(" \t\r\n;()", t->text[t->pos])) {
+            if (t->text[t->pos] == '\\' && t->pos + 1 < t->len && t->text[t->pos + 1] != '\n' &&
+                t->text[t->pos + 1] != '\0')
+                t->pos++; /* the escaped character belongs to the token */
+            t->pos++;
+        }
+        toks[*ntok].n = (size_t)(t->text + t->pos - toks[*ntok].p);
+        (*ntok)++;
+    }
+    if (depth > 0) {
+        *why = "'(' without ')'";
+        return -1;
+    }
+    return 0;
+}
+
+/* A name in presentation form (RFC 1035 §5.1: \X and \DDD escapes, '@',
+ * relative to origin, which is NULL before any $ORIGIN) into wire form
+ * out[LDNS_MAX_DOMAINLEN]. */
+static bool anchor_name(token_t t, const uint8_t *origin, size_t origin_len, uint8_t *out,
+                        size_t *len, const char **why)
+{
+    uint8_t buf[LDNS_MAX_DOMAINLEN + 64];
+    size_t n = 0, label = SIZE_MAX; /* where the current label's length octet is */
+    bool absolute = false;
+
+    if (token_is(t, "@") || token_is(t, ".")) {
+        if (t.p[0] == '@' && !origin) {
+            *why = "'@' before any $ORIGIN";
+            return false;
+        }
+        *len = t.p[0] == '@' ? origin_len : 1;
+        memcpy(out, t.p[0] == '@' ? origin : (const uint8_t *)"", *len);
+        return true;
+    }
+    for (size_t i = 0; i < t.n; i++) {
+        unsigned c = (unsigned char)t.p[i];
+
+        if (c == '.') {
+            if (label == SIZE_MAX) {
+                *why = "an empty label";
+                return false;
+            }
+            label = SIZE_MAX;
+            absolute = i + 1 == t.n;
+            continue;
+        }
+        if (c == '\\' && i + 1 < t.n) {
+            c = (unsigned char)t.p[++i];
+            if (isdigit(c)) {
+                if (i + 2 >= t.n || !isdigit((unsigned char)t.p[i + 1]) ||
+                    !isdigit((unsigned char)t.p[i + 2]) ||
+                    (c = (c - '0') * 100u + (unsigned)(t.p[i + 1] - '0') * 10u +
+                         (unsigned)(t.p[i + 2] - '0')) > 255) {
+                    *why = "a bad \\DDD escape";
+                    return false;
+                }
+                i += 2;
+            }
+        }
+        if (label == SIZE_MAX) {
+            label = n;
+            buf[n++] = 0;
+        }
+        if (buf[label] == 63) {
+            *why = "a label longer than 63 octets";
+            return false;
+        }
+        if (n >= LDNS_MAX_DOMAINLEN) {
+            *why = "a name longer than 255 octets";
+            return false;
+        }
+        buf[n++] = (uint8_t)c;
+        buf[label]++;
+    }
+    if (!absolute && !origin) {
+        *why = "a relative name before any $ORIGIN";
+        return false;
+    }
+    if (n + (absolute ? 1 : origin_len) > LDNS_MAX_DOMAINLEN) {
+        *why = "a name longer than 255 octets";
+        return false;
+    }
+    memcpy(out, buf, n);
+    memcpy(out + n, absolute ? (const uint8_t *)"" : origin, absolute ? 1 : origin_len);
+    *len = n + (absolute ? 1 : origin_len);
+    return true;
+}
+
+/* A decimal number up to max. */
+static bool token_number(token_t t, unsigned long max, unsigned long *out)
+{
+    unsigned long v = 0;
+
+    if (t.n == 0 || t.n > 10)
+        return false;
+    for (size_t i = 0; i < t.n; i++) {
+        if (t.p[i] < '0' || t.p[i] > '9')
+            return false;
+        v = v * 10 + (unsigned long)(t.p[i] - '0');
+    }
+    *out = v;
+    return v <= max;
+}
+
+/* A TTL: seconds, or BIND's units ("1h30m"). */
+static bool token_ttl(token_t t, uint32_t *out)
+{
+    unsigned long total = 0, v = 0;
+    bool digits = false;
+
+    if (t.n == 0 || !isdigit((unsigned char)t.p[0]))
+        return false;
+    for (size_t i = 0; i < t.n; i++) {
+        char c = (char)tolower((unsigned char)t.p[i]);
+        const char *unit = strchr("smhdw", c);
+        static const unsigned long secs[] = {1, 60, 3600, 86400, 604800};
+
+        if (isdigit((unsigned char)c)) {
+            v = v * 10 + (unsigned long)(c - '0');
+            digits = true;
+        } else if (unit && c && digits) {
+            total += v * secs[unit - "smhdw"];
+            v = 0;
+            digits = false;
+        } else {
+            return false;
+        }
+        if (v > UINT32_MAX || total > UINT32_MAX)
+            return false;
+    }
+    total += v;
+    if (total > UINT32_MAX)
+        return false;
+    *out = (uint32_t)total;
+    return true;
+}
+
+/* An algorithm: a number or its mnemonic (RFC 8624 §2). */
+static bool token_alg(token_t t, uint8_t *out)
+{
+    char buf[32];
+    unsigned long v;
+    const ldns_lookup_table *lt;
+
+    if (token_number(t, 255, &v)) {
+        *out = (uint8_t)v;
+        return true;
+    }
+    if (t.n >= sizeof(buf))
+        return false;
+    memcpy(buf, t.p, t.n);
+    buf[t.n] = '\0';
+    lt = ldns_lookup_by_name(ldns_algorithms, buf);
+    if (!lt)
+        return false;
+    *out = (uint8_t)lt->id;
+    return true;
+}
+
+static int hex_value(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0'
+         : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* toks as one run of hex digits into out (room for all of them / 2). */
+static bool tokens_hex(const token_t *toks, size_t n, uint8_t *out, size_t *len)
+{
+    int hi = -1;
+
+    *len = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < toks[i].n; k++) {
+            int v = hex_value(toks[i].p[k]);
+            if (v < 0)
+                return false;
+            if (hi < 0) {
+                hi = v;
+            } else {
+                out[(*len)++] = (uint8_t)(hi << 4 | v);
+                hi = -1;
+            }
+        }
+    }
+    return hi < 0;
+}
+
+static size_t tokens_len(const token_t *toks, size_t n)
+{
+    size_t len = 0;
+
+    for (size_t i = 0; i < n; i++)
+        len += toks[i].n;
+    return len;
+}
+
+/* The RDATA of a DS or DNSKEY from its fields: DS key tag, algorithm,
+ * digest type, digest (hex); DNSKEY flags, protocol, algorithm, key
+ * (base64); or RFC 3597 §5 "\# length hex".  *rdata is malloc'd.
+ * 0 done; -1 out of memory; 1 a syntax error (why). */
+static int anchor_rdata(ldns_rr_type type, const token_t *toks, size_t n, uint8_t **rdata,
+                        size_t *len, const char **why)
+{
+    size_t room = 4 + tokens_len(toks, n);
+    uint8_t *out;
+    unsigned long a, b;
+    uint8_t alg;
+
+    *rdata = NULL;
+    if (!(out = malloc(room)))
+        return -1;
+    if (n >= 1 && token_is(toks[0], "\\#")) {
+        if (n < 2 || !token_number(toks[1], 65535, &a) || !tokens_hex(toks + 2, n - 2, out, len) ||
+            *len != a || a <= 4) {
+            *why = "bad generic RDATA (\\# length hex)";
+            goto bad;
+        }
+    } else if (type == LDNS_RR_TYPE_DS) {
+        if (n < 4 || !token_number(toks[0], 65535, &a) || !token_alg(toks[1], &alg) ||
+            !token_number(toks[2], 255, &b)) {
+            *why = "a DS wants key tag, algorithm, digest type and digest";
+            goto bad;
+        }
+        if (!tokens_hex(toks + 3, n - 3, out + 4, len)) {
+            *why = "the digest is not an even number of hex digits";
+            goto bad;
+        }
+        out[0] = (uint8_t)(a >> 8);
+        out[1] = (uint8_t)a;
+        out[2] = alg;
+        out[3] = (uint8_t)b;
+        *len += 4;
+    } else {
+        unsigned char *b64;
+        size_t b64len = tokens_len(toks + 3, n > 3 ? n - 3 : 0), at = 0;
+        int got;
+
+        if (n < 4 || !token_number(toks[0], 65535, &a) || !token_number(toks[1], 255, &b) ||
+            !token_alg(toks[2], &alg)) {
+            *why = "a DNSKEY wants flags, protocol, algorithm and key";
+            goto bad;
+        }
+        if (!(b64 = malloc(b64len + 1))) {
+            free(out);
+            return -1;
+        }
+        for (size_t i = 3; i < n; i++) {
+            memcpy(b64 + at, toks[i].p, toks[i].n);
+            at += toks[i].n;
+        }
+        /* EVP_DecodeBlock counts the padding as data */
+        got = b64len % 4 == 0 ? EVP_DecodeBlock(out + 4, b64, (int)b64len) : -1;
+        for (size_t i = b64len; got > 0 && i > 0 && b64[i - 1] == '='; i--)
+            got--;
+        free(b64);
+        if (got <= 0) {
+            *why = "the key is not base64";
+            goto bad;
+        }
+        out[0] = (uint8_t)(a >> 8);
+        out[1] = (uint8_t)a;
+        out[2] = (uint8_t)b;
+        out[3] = alg;
+        *len = 4 + (size_t)got;
+    }
+    *rdata = out;
+    return 0;
+bad:
+    free(out);
+    return 1;
+}
+
+/* A DS or DNSKEY record of owner with this RDATA, its fields cut as
+ * ldns's descriptor cuts them (the validator compares them with what
+ * comes off the wire).  NULL: out of memory. */
+static ldns_rr *anchor_rr(const uint8_t *owner, size_t owner_len, ldns_rr_type type,
+                          uint32_t ttl, const uint8_t *rdata, size_t len)
+{
+    /* DS: key tag, algorithm, digest type; DNSKEY: flags, protocol, algorithm */
+    static const size_t widths[3] = {2, 1, 1};
+    const ldns_rr_descriptor *desc = ldns_rr_descript(type);
+    ldns_rr *rr = ldns_rr_new();
+    ldns_rdf *f = NULL;
+    size_t at = 0;
+
+    if (!rr || !(f = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, owner_len, owner)))
+        goto fail;
+    ldns_rr_set_owner(rr, f);
+    ldns_rr_set_type(rr, type);
+    ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
+    ldns_rr_set_ttl(rr, ttl);
+    for (size_t i = 0; i < 4; i++) {
+        size_t w = i < 3 ? widths[i] : len - at;
+        if (w == 0) /* an empty digest or key: no field */
+            break;
+        f = ldns_rdf_new_frm_data(ldns_rr_descriptor_field_type(desc, i), w, rdata + at);
+        if (!f || !ldns_rr_push_rdf(rr, f))
+            goto fail;
+        at += w;
+    }
+    return rr;
+fail:
+    ldns_rdf_deep_free(f);
+    ldns_rr_free(rr);
+    return NULL;
+}
+
+/* Every entry of text into a.  false with err (where: the file's name). */
+static bool anchors_parse(dnssec_anchors_t *a, const char *text, size_t len, const char *where,
+                          char *err, size_t errlen)
+{
+    anchor_text_t t = {text, len, 0, 1};
+    token_t *toks = malloc(ANCHOR_TOKENS_MAX * sizeof(*toks));
+    uint8_t origin[LDNS_MAX_DOMAINLEN], owner[LDNS_MAX_DOMAINLEN];
+    size_t origin_len = 0, owner_len = 0, ntok;
+    uint32_t default_ttl = 3600;
+    bool have_origin = false, have_owner = false, ok = false;
+
+    if (!toks) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    for (;;) {
+        const char *why = NULL;
+        char word[32];
+        uint32_t ttl = default_ttl;
+        ldns_rr_type type = 0;
+        uint8_t *rdata = NULL;
+        size_t i = 0, rdlen = 0;
+        int line, r;
+        bool blank;
+        ldns_rr *rr;
+
+        if (anchor_entry(&t, toks, &ntok, &line, &blank, &why) < 0)
+            goto syntax;
+        if (ntok == 0)
+            break;
+        if (toks[0].p[0] == '$') {
+            uint8_t name[LDNS_MAX_DOMAINLEN];
+            size_t name_len;
+
+            if (token_is(toks[0], "$ORIGIN") && ntok == 2 &&
+                anchor_name(toks[1], have_origin ? origin : NULL, origin_len, name, &name_len,
+                            &why)) {
+                memcpy(origin, name, name_len);
+                origin_len = name_len;
+                have_origin = true;
+                continue;
+            }
+            if (token_is(toks[0], "$TTL") && ntok == 2 && token_ttl(toks[1], &default_ttl))
+                continue;
+            snprintf(err, errlen, "%s: line %d: %s", where, line,
+                     why ? why : token_is(toks[0], "$ORIGIN") || token_is(toks[0], "$TTL")
+                                     ? "a bad $ORIGIN or $TTL" : "only $ORIGIN and $TTL are read");
+            goto done;
+        }
+        if (!blank) {
+            if (!anchor_name(toks[i++], have_origin ? origin : NULL, origin_len, owner,
+                             &owner_len, &why))
+                goto syntax;
+            have_owner = true;
+        } else if (!have_owner) {
+            why = "no owner name";
+            goto syntax;
+        }
+        /* RFC 1035 §5.1: TTL and class, each optional, in either order */
+        for (int k = 0; k < 2 && i < ntok; k++) {
+            if (token_ttl(toks[i], &ttl)) {
+                i++;
+            } else if (toks[i].n < sizeof(word)) {
+                memcpy(word, toks[i].p, toks[i].n);
+                word[toks[i].n] = '\0';
+                if (ldns_get_rr_class_by_name(word) == 0)
+                    break;
+                if (ldns_get_rr_class_by_name(word) != LDNS_RR_CLASS_IN) {
+                    why = "a class other than IN";
+                    goto syntax;
+                }
+                i++;
+            }
+        }
+        if (i < ntok && toks[i].n < sizeof(word)) {
+            memcpy(word, toks[i].p, toks[i].n);
+            word[toks[i].n] = '\0';
+            type = ldns_get_rr_type_by_name(word);
+        }
+        if (type == 0) {
+            why = "no record type";
+            goto syntax;
+        }
+        i++;
+        if (type != LDNS_RR_TYPE_DS && type != LDNS_RR_TYPE_DNSKEY) {
+            char tb[24];
+            snprintf(err, errlen, "%s: line %d: a DS or DNSKEY record was expected, not %s",
+                     where, line, type_str(type, tb));
+            goto done;
+        }
+        r = anchor_rdata(type, toks + i, ntok - i, &rdata, &rdlen, &why);
+        if (r > 0)
+            goto syntax;
+        rr = r == 0 ? anchor_rr(owner, owner_len, type, ttl, rdata, rdlen) : NULL;
+        free(rdata);
+        if (!rr) {
+            snprintf(err, errlen, "out of memory");
+            goto done;
+        }
+        if (!anchors_add(a, rr, where, line, err, errlen))
+            goto done;
+        continue;
+    syntax:
+        snprintf(err, errlen, "%s: line %d: %s", where, line, why);
+        goto done;
+    }
+    ok = true;
+done:
+    free(toks);
+    return ok;
 }
 
 dnssec_anchors_t *dnssec_anchors_load(const char *path, char *err, size_t errlen)
 {
     dnssec_anchors_t *a = calloc(1, sizeof(*a));
-    FILE *fp = NULL;
-    ldns_rdf *origin = NULL, *prev = NULL;
-    uint32_t ttl = 3600;
-    int line = 1;
+    char *text = NULL;
+    size_t len = 0;
     bool ok = false;
 
     if (!a || !(a->ds = ldns_rr_list_new()) || !(a->keys = ldns_rr_list_new())) {
@@ -416,47 +1069,23 @@ dnssec_anchors_t *dnssec_anchors_load(const char *path, char *err, size_t errlen
         goto done;
     }
     if (path == NULL) {
-        for (size_t i = 0; i < sizeof(root_anchors) / sizeof(root_anchors[0]); i++) {
-            ldns_rr *rr = NULL;
-            if (ldns_rr_new_frm_str(&rr, root_anchors[i], 0, NULL, NULL) != LDNS_STATUS_OK) {
-                snprintf(err, errlen, "out of memory");
+        for (size_t i = 0; i < sizeof(root_anchors) / sizeof(root_anchors[0]); i++)
+            if (!anchors_parse(a, root_anchors[i], strlen(root_anchors[i]), "built-in anchors",
+                               err, errlen))
                 goto done;
-            }
-            if (!anchors_add(a, rr, "built-in anchors", (int)i + 1, err, errlen))
-                goto done;
-        }
         ok = true;
         goto done;
     }
-    fp = fopen(path, "r");
-    if (!fp) {
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+    text = anchors_read(path, &len, err, errlen);
+    if (!text || !anchors_parse(a, text, len, path, err, errlen))
         goto done;
-    }
-    while (!feof(fp)) {
-        ldns_rr *rr = NULL;
-        ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &origin, &prev, &line);
-
-        if (s == LDNS_STATUS_SYNTAX_EMPTY || s == LDNS_STATUS_SYNTAX_TTL ||
-            s == LDNS_STATUS_SYNTAX_ORIGIN)
-            continue;
-        if (s != LDNS_STATUS_OK) {
-            snprintf(err, errlen, "%s: line %d: %s", path, line, ldns_get_errorstr_by_id(s));
-            goto done;
-        }
-        if (!anchors_add(a, rr, path, line, err, errlen))
-            goto done;
-    }
     if (ldns_rr_list_rr_count(a->ds) + ldns_rr_list_rr_count(a->keys) == 0) {
         snprintf(err, errlen, "%s: no usable DS or DNSKEY record", path);
         goto done;
     }
     ok = true;
 done:
-    if (fp)
-        fclose(fp);
-    ldns_rdf_deep_free(origin);
-    ldns_rdf_deep_free(prev);
+    free(text);
     if (!ok) {
         dnssec_anchors_free(a);
         return NULL;
@@ -700,7 +1329,7 @@ typedef struct {
     char text[REASON_MAX];
 } fail_t;
 
-enum { FAIL_OTHER, FAIL_LABELS, FAIL_NOKEY, FAIL_TIME, FAIL_CRYPTO, FAIL_LIMIT };
+enum { FAIL_OTHER, FAIL_LABELS, FAIL_NOKEY, FAIL_TIME, FAIL_CRYPTO, FAIL_LIMIT, FAIL_ERROR };
 
 struct dnssec_job {
     const dnssec_anchors_t *anchors;
@@ -829,7 +1458,374 @@ static dnssec_zone_t *job_zone(dnssec_job_t *job, const ldns_rdf *name, dnssec_s
     return z;
 }
 
-/* ---- signatures ------------------------------------------------------- */
+/* ---- signatures ------------------------------------------------------- *
+ *
+ * ldns_verify_rrsig_time is not used: it clones and sorts the RRset and
+ * builds buffers without checking any of those allocations, so running
+ * out of memory crashes it or makes it judge records it mangled.  The
+ * signed data are built here (RFC 4034 §3.1.8.1, §6), ldns still reads
+ * the records, OpenSSL's EVP does the arithmetic. */
+
+typedef enum {
+    SIG_VALID,
+    SIG_INVALID,    /* the signature does not verify with the key, or the key is unusable */
+    SIG_ERROR,      /* could not be checked: out of memory, or the library failed */
+} sig_result_t;
+
+/* RFC 3597 §7 (the RFC 4034 §6.2 list, which RFC 6840 §5.1 narrowed),
+ * and RRSIG's signer: the types whose RDATA names are lowercased in the
+ * canonical form. */
+static bool canonical_lowers_rdata(ldns_rr_type t)
+{
+    switch (t) {
+    case LDNS_RR_TYPE_NS: case LDNS_RR_TYPE_MD: case LDNS_RR_TYPE_MF:
+    case LDNS_RR_TYPE_CNAME: case LDNS_RR_TYPE_SOA: case LDNS_RR_TYPE_MB:
+    case LDNS_RR_TYPE_MG: case LDNS_RR_TYPE_MR: case LDNS_RR_TYPE_PTR:
+    case LDNS_RR_TYPE_MINFO: case LDNS_RR_TYPE_MX: case LDNS_RR_TYPE_RP:
+    case LDNS_RR_TYPE_AFSDB: case LDNS_RR_TYPE_RT: case LDNS_RR_TYPE_SIG:
+    case LDNS_RR_TYPE_PX: case LDNS_RR_TYPE_NXT: case LDNS_RR_TYPE_NAPTR:
+    case LDNS_RR_TYPE_KX: case LDNS_RR_TYPE_SRV: case LDNS_RR_TYPE_DNAME:
+    case LDNS_RR_TYPE_A6: case LDNS_RR_TYPE_RRSIG:
+        return true;
+    default:
+        return false;
+    }
+}
+
+typedef struct {
+    const uint8_t *data;
+    size_t len;
+} span_t;
+
+/* RFC 4034 §6.3: RRs in the canonical order of their RDATA. */
+static int span_cmp(const void *pa, const void *pb)
+{
+    const span_t *a = pa, *b = pb;
+    int c = memcmp(a->data, b->data, a->len < b->len ? a->len : b->len);
+
+    return c != 0 ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+/* The RDATA of rr in canonical form, appended at out (room checked by
+ * the caller with rr_rdata_len). */
+static size_t rr_rdata_canonical(const ldns_rr *rr, uint8_t *out)
+{
+    bool lower = canonical_lowers_rdata(ldns_rr_get_type(rr));
+    size_t len = 0;
+
+    for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+        const ldns_rdf *f = ldns_rr_rdf(rr, i);
+        if (lower && ldns_rdf_get_type(f) == LDNS_RDF_TYPE_DNAME)
+            name_canonical(f, out + len);
+        else
+            memcpy(out + len, ldns_rdf_data(f), ldns_rdf_size(f));
+        len += ldns_rdf_size(f);
+    }
+    return len;
+}
+
+static size_t rr_rdata_len(const ldns_rr *rr)
+{
+    size_t len = 0;
+
+    for (size_t i = 0; i < ldns_rr_rd_count(rr); i++)
+        len += ldns_rdf_size(ldns_rr_rdf(rr, i));
+    return len;
+}
+
+static uint8_t *put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+    return p + 2;
+}
+
+/* RFC 4034 §3.1.8.1: what sig signs: its RDATA up to the signature (the
+ * signer in canonical form), then every RR of rrset in canonical form and
+ * order, duplicates once (§6.3), with the original TTL, and as owner
+ * "*." plus the signed labels when the labels say it was expanded from a
+ * wildcard (RFC 4035 §5.3.2).  NULL: out of memory (*len 0) or an RRset
+ * no signature can cover (*len 1). */
+static uint8_t *sig_data(const ldns_rr_list *rrset, const ldns_rr *sig, size_t *len)
+{
+    size_t n = ldns_rr_list_rr_count(rrset), total = 0, used = 0, head = 0;
+    const ldns_rdf *owner = ldns_rr_owner(ldns_rr_list_rr(rrset, 0));
+    uint8_t own[LDNS_MAX_DOMAINLEN + 3], offs[128], *scratch = NULL, *out = NULL, *p;
+    span_t *rd = NULL;
+    size_t own_len;
+    int nl = name_offsets(owner, offs);
+    unsigned labels = rdf8(sig, 2);
+
+    *len = 1;
+    if (nl < 0 || ldns_rdf_size(owner) > LDNS_MAX_DOMAINLEN)
+        return NULL;
+    if (labels < (unsigned)nl - (name_is_wildcard(owner) ? 1u : 0u)) {
+        const ldns_rdf *o = owner;
+        size_t at = labels == 0 ? ldns_rdf_size(o) - 1 : offs[nl - (int)labels];
+        own[0] = 1;
+        own[1] = '*';
+        for (size_t i = at; i < ldns_rdf_size(o); i++)
+            own[2 + i - at] = ascii_lower(ldns_rdf_data(o)[i]);
+        own_len = 2 + ldns_rdf_size(o) - at;
+    } else {
+        own_len = name_canonical(owner, own);
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t l = rr_rdata_len(ldns_rr_list_rr(rrset, i));
+        if (l > UINT16_MAX)
+            return NULL;
+        total += l;
+    }
+    for (size_t i = 0; i < 7; i++)
+        head += ldns_rdf_size(ldns_rr_rdf(sig, i));
+    if (head != 18)
+        return NULL;
+    *len = 0;
+    rd = calloc(n, sizeof(*rd));
+    scratch = malloc(total ? total : 1);
+    if (!rd || !scratch)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        rd[i].data = scratch + used;
+        rd[i].len = rr_rdata_canonical(ldns_rr_list_rr(rrset, i), scratch + used);
+        used += rd[i].len;
+    }
+    qsort(rd, n, sizeof(*rd), span_cmp);
+    out = malloc(head + ldns_rdf_size(ldns_rr_rdf(sig, 7)) + n * (own_len + 10) + total);
+    if (!out)
+        goto done;
+    p = out;
+    for (size_t i = 0; i < 7; i++) {
+        memcpy(p, ldns_rdf_data(ldns_rr_rdf(sig, i)), ldns_rdf_size(ldns_rr_rdf(sig, i)));
+        p += ldns_rdf_size(ldns_rr_rdf(sig, i));
+    }
+    p += name_canonical(ldns_rr_rdf(sig, 7), p);
+    for (size_t i = 0; i < n; i++) {
+        const ldns_rr *rr = ldns_rr_list_rr(rrset, 0);
+        if (i > 0 && span_cmp(&rd[i - 1], &rd[i]) == 0)
+            continue;
+        memcpy(p, own, own_len);
+        p = put16(p + own_len, (uint16_t)ldns_rr_get_type(rr));
+        p = put16(p, (uint16_t)ldns_rr_get_class(rr));
+        memcpy(p, ldns_rdf_data(ldns_rr_rdf(sig, 3)), 4); /* the original TTL */
+        p = put16(p + 4, (uint16_t)rd[i].len);
+        memcpy(p, rd[i].data, rd[i].len);
+        p += rd[i].len;
+    }
+    *len = (size_t)(p - out);
+done:
+    free(rd);
+    free(scratch);
+    return out;
+}
+
+/* Out of memory somewhere in OpenSSL since the queue was cleared? */
+static bool crypto_out_of_memory(void)
+{
+    unsigned long e;
+    bool oom = false;
+
+    while ((e = ERR_get_error()) != 0)
+        oom |= ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE;
+    return oom;
+}
+
+/* The key, or NULL: *nomem when memory ran out (as far as OpenSSL says). */
+static EVP_PKEY *pkey_from_params(const char *type, const OSSL_PARAM *params, bool *nomem)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+    EVP_PKEY *pkey = NULL;
+
+    if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1)
+        *nomem = true; /* RSA and EC are always there */
+    else if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, (OSSL_PARAM *)params) != 1)
+        *nomem = crypto_out_of_memory();
+    EVP_PKEY_CTX_free(ctx);
+    return pkey;
+}
+
+/* RFC 3110 §2: exponent length (1 octet, or 0 and 2 octets), exponent, modulus. */
+static EVP_PKEY *pkey_rsa(const uint8_t *d, size_t len, bool *nomem)
+{
+    size_t elen, off = 1;
+    BIGNUM *n = NULL, *e = NULL;
+    OSSL_PARAM_BLD *bld = NULL;
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY *pkey = NULL;
+
+    if (len < 1)
+        return NULL;
+    elen = d[0];
+    if (elen == 0) {
+        if (len < 3)
+            return NULL;
+        elen = (size_t)(d[1] << 8 | d[2]);
+        off = 3;
+    }
+    if (elen == 0 || elen >= len - off)
+        return NULL;
+    e = BN_bin2bn(d + off, (int)elen, NULL);
+    n = BN_bin2bn(d + off + elen, (int)(len - off - elen), NULL);
+    bld = OSSL_PARAM_BLD_new();
+    if (e && n && bld && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) &&
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) &&
+        (params = OSSL_PARAM_BLD_to_param(bld)) != NULL)
+        pkey = pkey_from_params("RSA", params, nomem);
+    else
+        *nomem = true; /* none of these fail but for memory */
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(n);
+    BN_free(e);
+    return pkey;
+}
+
+/* RFC 6605 §4: the point's coordinates, x then y. */
+static EVP_PKEY *pkey_ec(const uint8_t *d, size_t len, const char *group, size_t want,
+                          bool *nomem)
+{
+    uint8_t point[1 + 96];
+    OSSL_PARAM params[3];
+
+    if (len != want || len > sizeof(point) - 1)
+        return NULL;
+    point[0] = 0x04; /* uncompressed (SEC 1 §2.3.3) */
+    memcpy(point + 1, d, len);
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, len + 1);
+    params[2] = OSSL_PARAM_construct_end();
+    return pkey_from_params("EC", params, nomem);
+}
+
+static EVP_PKEY *pkey_raw(int type, const uint8_t *d, size_t len, size_t want, bool *nomem)
+{
+    EVP_PKEY *pkey = len == want ? EVP_PKEY_new_raw_public_key(type, NULL, d, len) : NULL;
+
+    if (len == want && !pkey)
+        *nomem = crypto_out_of_memory();
+    return pkey;
+}
+
+/* The DNSKEY's public key; NULL when it is none of its algorithm, or
+ * (*nomem) memory ran out. */
+static EVP_PKEY *key_pkey(const ldns_rr *key, bool *nomem)
+{
+    const uint8_t *d = ldns_rdf_data(ldns_rr_rdf(key, 3));
+    size_t len = ldns_rdf_size(ldns_rr_rdf(key, 3));
+
+    *nomem = false;
+    switch (key_alg(key)) {
+    case LDNS_RSASHA1: case LDNS_RSASHA1_NSEC3: case LDNS_RSASHA256: case LDNS_RSASHA512:
+        return pkey_rsa(d, len, nomem);
+    case LDNS_ECDSAP256SHA256:
+        return pkey_ec(d, len, "P-256", 64, nomem);
+    case LDNS_ECDSAP384SHA384:
+        return pkey_ec(d, len, "P-384", 96, nomem);
+    case LDNS_ED25519: /* RFC 8080 §3 */
+        return pkey_raw(EVP_PKEY_ED25519, d, len, 32, nomem);
+    case LDNS_ED448:
+        return pkey_raw(EVP_PKEY_ED448, d, len, 57, nomem);
+    default:
+        return NULL;
+    }
+}
+
+/* One DER INTEGER of a big-endian unsigned number. */
+static size_t der_integer(const uint8_t *v, size_t len, uint8_t *out)
+{
+    size_t n;
+
+    while (len > 1 && v[0] == 0) {
+        v++;
+        len--;
+    }
+    n = len + (v[0] & 0x80 ? 1u : 0u);
+    out[0] = 0x02;
+    out[1] = (uint8_t)n;
+    out[2] = 0;
+    memcpy(out + 2 + n - len, v, len);
+    return 2 + n;
+}
+
+/* RFC 6605 §4: r and s side by side become the DER SEQUENCE OpenSSL
+ * takes (at most 2 + 2 * 51 octets for P-384); 0 when the length is wrong. */
+static size_t ecdsa_sig_der(const uint8_t *sig, size_t len, size_t want, uint8_t out[110])
+{
+    size_t n;
+
+    if (len != want)
+        return 0;
+    n = der_integer(sig, len / 2, out + 2);
+    n += der_integer(sig + len / 2, len / 2, out + 2 + n);
+    out[0] = 0x30;
+    out[1] = (uint8_t)n;
+    return 2 + n;
+}
+
+/* Does sig over rrset verify with key?  (Times, labels, tag and algorithm
+ * are the caller's to have checked.) */
+static sig_result_t sig_check(const ldns_rr_list *rrset, const ldns_rr *sig, const ldns_rr *key)
+{
+    const ldns_rdf *sf = ldns_rr_rdf(sig, 8);
+    const uint8_t *sigbytes = ldns_rdf_data(sf);
+    size_t siglen = ldns_rdf_size(sf), len;
+    uint8_t der[110];
+    const EVP_MD *md = NULL;
+    EVP_PKEY *pkey = NULL;
+    EVP_MD_CTX *ctx = NULL;
+    uint8_t *data;
+    sig_result_t result = SIG_INVALID;
+    bool nomem;
+    int r;
+
+    switch (key_alg(key)) {
+    case LDNS_RSASHA1: case LDNS_RSASHA1_NSEC3: md = EVP_sha1(); break;
+    case LDNS_RSASHA256: md = EVP_sha256(); break;
+    case LDNS_RSASHA512: md = EVP_sha512(); break;
+    case LDNS_ECDSAP256SHA256:
+        md = EVP_sha256();
+        siglen = ecdsa_sig_der(sigbytes, siglen, 64, der);
+        sigbytes = der;
+        break;
+    case LDNS_ECDSAP384SHA384:
+        md = EVP_sha384();
+        siglen = ecdsa_sig_der(sigbytes, siglen, 96, der);
+        sigbytes = der;
+        break;
+    default: break; /* EdDSA: no digest of its own */
+    }
+    if (siglen == 0)
+        return SIG_INVALID;
+    data = sig_data(rrset, sig, &len);
+    if (!data)
+        return len == 0 ? SIG_ERROR : SIG_INVALID;
+    ERR_clear_error();
+    pkey = key_pkey(key, &nomem);
+    if (!pkey) {
+        result = nomem ? SIG_ERROR : SIG_INVALID;
+        goto done;
+    }
+    ctx = EVP_MD_CTX_new();
+    if (!ctx) {
+        result = SIG_ERROR;
+        goto done;
+    }
+    /* one verification per context: no copy of it for the final step */
+    EVP_MD_CTX_set_flags(ctx, EVP_MD_CTX_FLAG_FINALISE);
+    if (EVP_DigestVerifyInit(ctx, NULL, md, NULL, pkey) != 1) {
+        result = SIG_ERROR;
+        goto done;
+    }
+    /* 1 verified; 0 did not (or out of memory, said in the queue); else an error */
+    r = EVP_DigestVerify(ctx, sigbytes, siglen, data, len);
+    result = r == 1 ? SIG_VALID : r < 0 || crypto_out_of_memory() ? SIG_ERROR : SIG_INVALID;
+done:
+    ERR_clear_error();
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(pkey);
+    free(data);
+    return result;
+}
 
 /* RFC 4035 §5.3: is rrset signed by zone `signer` with one of `keys`?
  * Keys are chosen by key tag and algorithm before any check, at most
@@ -898,7 +1894,7 @@ static dnssec_status_t verify_rrset(dnssec_job_t *job, ldns_rr_list *rrset,
             continue;
         }
         for (size_t k = 0; k < ncand; k++) {
-            ldns_status s;
+            sig_result_t r;
 
             if (checks >= DNSSEC_MAX_CHECKS_RRSET) {
                 fail_set(fail, FAIL_LIMIT, DNSSEC_EDE_BOGUS,
@@ -914,8 +1910,15 @@ static dnssec_status_t verify_rrset(dnssec_job_t *job, ldns_rr_list *rrset,
             }
             job->sig_checks++;
             checks++;
-            s = ldns_verify_rrsig_time(rrset, sig, cand[k], job->at);
-            if (s == LDNS_STATUS_OK) {
+            r = sig_check(rrset, sig, cand[k]);
+            if (r == SIG_ERROR) {
+                /* out of memory is no verdict on the data */
+                fail_set(fail, FAIL_ERROR, DNSSEC_EDE_INDETERMINATE,
+                         "the RRSIG over %s/%s by key tag %u of %s could not be checked "
+                         "(out of memory, or a failure in OpenSSL)", on, tb, tag, sn);
+                return DNSSEC_INDETERMINATE;
+            }
+            if (r == SIG_VALID) {
                 /* RFC 4035 §5.3.3: keep no longer than the original TTL,
                  * the RRset's TTL and the signature allow */
                 uint32_t ttl = rrset_min_ttl(rrset);
@@ -930,8 +1933,7 @@ static dnssec_status_t verify_rrset(dnssec_job_t *job, ldns_rr_list *rrset,
                 return DNSSEC_SECURE;
             }
             fail_set(fail, FAIL_CRYPTO, DNSSEC_EDE_BOGUS,
-                     "the RRSIG over %s/%s by key tag %u of %s does not verify (%s)", on, tb,
-                     tag, sn, ldns_get_errorstr_by_id(s));
+                     "the RRSIG over %s/%s by key tag %u of %s does not verify", on, tb, tag, sn);
         }
     }
     return DNSSEC_BOGUS;
@@ -947,6 +1949,7 @@ typedef enum {
     DENIAL_OPTOUT,     /* covered by an NSEC3 opt-out span: may be an insecure delegation */
     DENIAL_INSECURE,   /* the proof is unusable by policy (NSEC3 iterations, hash) */
     DENIAL_LIMIT,      /* NSEC3 hash budget spent */
+    DENIAL_NOMEM,      /* memory ran out: nothing can be said */
 } denial_t;
 
 /* The validated NSEC or NSEC3 records of one zone. */
@@ -976,18 +1979,20 @@ static void proofs_free(proofs_t *p)
     free(p->hashes);
 }
 
-static void proofs_add(proofs_t *p, ldns_rr *rr)
+/* false: out of memory */
+static bool proofs_add(proofs_t *p, ldns_rr *rr)
 {
     if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NSEC)
-        ldns_rr_list_push_rr(p->nsec, rr);
-    else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NSEC3)
-        ldns_rr_list_push_rr(p->nsec3, rr);
+        return ldns_rr_list_push_rr(p->nsec, rr);
+    if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NSEC3)
+        return ldns_rr_list_push_rr(p->nsec3, rr);
+    return true;
 }
 
 /* RFC 5155 §8.1-8.2: keep the NSEC3 records with SHA-1 and the parameters
  * of the first of them whose owner is <base32hex hash>.<zone>; precompute
- * their owner hashes. */
-static void proofs_finish(proofs_t *p)
+ * their owner hashes.  false: out of memory. */
+static bool proofs_finish(proofs_t *p)
 {
     ldns_rr_list *keep = ldns_rr_list_new();
     size_t n = ldns_rr_list_rr_count(p->nsec3);
@@ -996,16 +2001,13 @@ static void proofs_finish(proofs_t *p)
     p->hashes = calloc(n ? n : 1, SHA1_LEN);
     if (!keep || !p->hashes) {
         ldns_rr_list_free(keep);
-        ldns_rr_list_free(p->nsec3);
-        p->nsec3 = ldns_rr_list_new();
-        return;
+        return false;
     }
     for (size_t i = 0; i < n; i++) {
         ldns_rr *rr = ldns_rr_list_rr(p->nsec3, i);
         const ldns_rdf *owner = ldns_rr_owner(rr), *salt = ldns_rr_rdf(rr, 3);
         const ldns_rdf *next = ldns_rr_rdf(rr, 4);
         const uint8_t *od = ldns_rdf_data(owner);
-        ldns_rdf *parent;
         bool in_zone;
 
         sha1 |= rdf8(rr, 0) == LDNS_SHA1;
@@ -1014,9 +2016,7 @@ static void proofs_finish(proofs_t *p)
             ldns_rdf_size(next) != 1 + SHA1_LEN || ldns_rdf_data(next)[0] != SHA1_LEN ||
             ldns_rdf_size(owner) < 34 || od[0] != 32)
             continue;
-        parent = ldns_dname_left_chop(owner);
-        in_zone = parent && name_eq(parent, p->zone);
-        ldns_rdf_deep_free(parent);
+        in_zone = name_labels(owner) == name_labels(p->zone) + 1 && name_under(owner, p->zone);
         if (!in_zone || ldns_b32_pton_extended_hex((const char *)od + 1, 32,
                                                    p->hashes[ldns_rr_list_rr_count(keep)],
                                                    SHA1_LEN) != SHA1_LEN)
@@ -1030,11 +2030,15 @@ static void proofs_finish(proofs_t *p)
                    memcmp(ldns_rdf_data(salt) + 1, p->salt, p->salt_len) != 0) {
             continue;
         }
-        ldns_rr_list_push_rr(keep, rr);
+        if (!ldns_rr_list_push_rr(keep, rr)) {
+            ldns_rr_list_free(keep);
+            return false;
+        }
     }
     p->unknown_hash = n > 0 && !sha1; /* RFC 5155 §8.1: only unknown hashes: insecure */
     ldns_rr_list_free(p->nsec3);
     p->nsec3 = keep;
+    return true;
 }
 
 static bool bitmap_has(const ldns_rr *rr, ldns_rr_type type)
@@ -1091,7 +2095,7 @@ static bool nsec_proves_absent(const ldns_rr *rr, const ldns_rdf *name)
     /* RFC 4035 §3.1.3.2: a next name below `name` makes it an empty non-terminal */
     if (name_under(next, name) && ldns_dname_compare(owner, next) < 0)
         return false;
-    return !(ldns_dname_is_subdomain(name, owner) && is_cut(rr));
+    return !(name_below(name, owner) && is_cut(rr));
 }
 
 static const ldns_rr *nsec_match(const proofs_t *p, const ldns_rdf *name)
@@ -1131,15 +2135,20 @@ static denial_t nsec_denial(const proofs_t *p, const ldns_rdf *name, ldns_rr_typ
     for (size_t i = 0; !nxdomain && i < ldns_rr_list_rr_count(p->nsec); i++) {
         const ldns_rr *rr = ldns_rr_list_rr(p->nsec, i);
         /* an empty non-terminal: the next name lies below it */
-        if (nsec_spans(rr, name) && ldns_dname_is_subdomain(ldns_rr_rdf(rr, 0), name) &&
-            !(ldns_dname_is_subdomain(name, ldns_rr_owner(rr)) && is_cut(rr)))
+        if (nsec_spans(rr, name) && name_below(ldns_rr_rdf(rr, 0), name) &&
+            !(name_below(name, ldns_rr_owner(rr)) && is_cut(rr)))
             return DENIAL_NODATA;
     }
     c = nsec_absent(p, name);
     if (!c)
         return DENIAL_NONE;
     ce = nsec_closest_encloser(c, name);
-    w = ce ? name_wildcard(ce) : NULL;
+    if (!ce)
+        return DENIAL_NOMEM;
+    /* no wildcard can be longer than 255 octets */
+    w = ldns_rdf_size(ce) + 2 <= LDNS_MAX_DOMAINLEN ? name_wildcard(ce) : NULL;
+    if (!w && ldns_rdf_size(ce) + 2 <= LDNS_MAX_DOMAINLEN)
+        d = DENIAL_NOMEM;
     if (w) {
         const ldns_rr *wm = nsec_match(p, w);
         if (nxdomain && !wm && nsec_absent(p, w))
@@ -1218,7 +2227,7 @@ static denial_t nsec3_closest(dnssec_job_t *job, const proofs_t *p, const ldns_r
         const ldns_rr *m;
 
         if (!a)
-            return DENIAL_NONE;
+            return DENIAL_NOMEM;
         if (!nsec3_hash(job, p, a, h)) {
             ldns_rdf_deep_free(a);
             return DENIAL_LIMIT;
@@ -1267,9 +2276,13 @@ static denial_t nsec3_denial(dnssec_job_t *job, const proofs_t *p, const ldns_rd
         d = nsec3_optout(nc_cover) ? DENIAL_OPTOUT : DENIAL_NONE;
         goto done;
     }
+    if (ldns_rdf_size(ce) + 2 > LDNS_MAX_DOMAINLEN) { /* no wildcard that long */
+        d = DENIAL_NONE;
+        goto done;
+    }
     w = name_wildcard(ce);
     if (!w || !nsec3_hash(job, p, w, hw)) {
-        d = w ? DENIAL_LIMIT : DENIAL_NONE;
+        d = w ? DENIAL_LIMIT : DENIAL_NOMEM;
         goto done;
     }
     wm = nsec3_match(p, hw);
@@ -1304,7 +2317,7 @@ static denial_t proofs_policy(const proofs_t *p, char *why, int *ede)
         return DENIAL_INSECURE;
     }
     if (ldns_rr_list_rr_count(p->nsec3) > 0 && p->iterations > DNSSEC_MAX_NSEC3_ITERATIONS) {
-        fmt_reason(why, "the NSEC3 records of %s use %u iterations, more than %d (RFC 9276 §3.2)",
+        fmt_reason(why, "the NSEC3 records of %s use %u iterations, more than %d (RFC 9276 section 3.2)",
                    name_str(p->zone, zn), p->iterations, DNSSEC_MAX_NSEC3_ITERATIONS);
         *ede = DNSSEC_EDE_NSEC3_ITERATIONS;
         return DENIAL_INSECURE;
@@ -1336,7 +2349,9 @@ static denial_t proofs_no_closer(dnssec_job_t *job, const proofs_t *p, const ldn
     denial_t d = proofs_policy(p, why, ede);
     uint8_t h[SHA1_LEN];
 
-    if (d == DENIAL_NONE && nc && name_under(nc, p->zone)) {
+    if (d == DENIAL_NONE && !nc)
+        d = DENIAL_NOMEM;
+    if (d == DENIAL_NONE && name_under(nc, p->zone)) {
         if (ldns_rr_list_rr_count(p->nsec) > 0)
             d = nsec_absent(p, nc) ? DENIAL_NXDOMAIN : DENIAL_NONE;
         else if (ldns_rr_list_rr_count(p->nsec3) == 0)
@@ -1507,6 +2522,7 @@ static dnssec_zone_t *walk_keys(dnssec_job_t *job, const ldns_pkt *pkt, const ld
     unsigned wild = 0;
     size_t tried = 0;
     bool no_zone_bit = false;
+    dnssec_status_t st;
     char tags[REASON_MAX] = "", cn[NAME_STR_MAX];
 
     name_str(child, cn);
@@ -1536,22 +2552,23 @@ static dnssec_zone_t *walk_keys(dnssec_job_t *job, const ldns_pkt *pkt, const ld
         /* KeyTrap: only keys with the DS's tag and algorithm, a few of them */
         for (size_t k = 0; k < ldns_rr_list_rr_count(keys) && seen < DNSSEC_MAX_KEYS_PER_TAG; k++) {
             ldns_rr *key = ldns_rr_list_rr(keys, k);
-            if (key_alg(key) != rdf8(d, 1) || ldns_calc_keytag(key) != rdf16(d, 0))
+            if (key_alg(key) != rdf8(d, 1) || key_tag(key) != rdf16(d, 0))
                 continue;
             seen++;
             if (!ds_matches_key(d, key))
                 continue;
             if (!(key_flags(key) & LDNS_KEY_ZONE_KEY))
                 no_zone_bit = true; /* RFC 4034 §5.2: a DS names a zone key */
-            else if (!ldns_rr_list_contains_rr(proven, key))
-                ldns_rr_list_push_rr(proven, key);
+            else if (!list_has(proven, key) && !ldns_rr_list_push_rr(proven, key))
+                goto done;
         }
     }
     for (size_t i = 0; anchor_keys && i < ldns_rr_list_rr_count(anchor_keys); i++)
         for (size_t k = 0; k < ldns_rr_list_rr_count(keys); k++)
             if (key_equal(ldns_rr_list_rr(anchor_keys, i), ldns_rr_list_rr(keys, k)) &&
-                !ldns_rr_list_contains_rr(proven, ldns_rr_list_rr(keys, k)))
-                ldns_rr_list_push_rr(proven, ldns_rr_list_rr(keys, k));
+                !list_has(proven, ldns_rr_list_rr(keys, k)) &&
+                !ldns_rr_list_push_rr(proven, ldns_rr_list_rr(keys, k)))
+                goto done;
     if (ldns_rr_list_rr_count(proven) == 0) {
         if (no_zone_bit)
             z = job_zone(job, child, DNSSEC_BOGUS, DNSSEC_EDE_NO_ZONE_KEY_BIT, win,
@@ -1563,7 +2580,7 @@ static dnssec_zone_t *walk_keys(dnssec_job_t *job, const ldns_pkt *pkt, const ld
                          ldns_rr_list_rr_count(ds) > DNSSEC_MAX_DS
                              ? "; only the first 8 DS records were tried" : "",
                          job->walk.sha1_dropped && ds == job->walk.ds
-                             ? "; SHA-1 DS records are ignored beside stronger ones (RFC 4509 §3)" : "");
+                             ? "; SHA-1 DS records are ignored beside stronger ones (RFC 4509 section 3)" : "");
         else
             z = job_zone(job, child, DNSSEC_BOGUS, DNSSEC_EDE_DNSKEY_MISSING, win,
                          "no DNSKEY of %s is a trust anchor key", cn);
@@ -1573,9 +2590,10 @@ static dnssec_zone_t *walk_keys(dnssec_job_t *job, const ldns_pkt *pkt, const ld
     if (!ptags)
         goto done;
     for (size_t i = 0; i < ldns_rr_list_rr_count(proven); i++)
-        ptags[i] = ldns_calc_keytag(ldns_rr_list_rr(proven, i));
-    if (verify_rrset(job, keys, sigs, child, proven, ptags, &kwin, &wild, &fail) != DNSSEC_SECURE) {
-        z = job_zone(job, child, DNSSEC_BOGUS, fail.ede, win, "%s", fail.text);
+        ptags[i] = key_tag(ldns_rr_list_rr(proven, i));
+    st = verify_rrset(job, keys, sigs, child, proven, ptags, &kwin, &wild, &fail);
+    if (st != DNSSEC_SECURE) {
+        z = job_zone(job, child, st, fail.ede, win, "%s", fail.text);
         goto done;
     }
     window_clip(&win, kwin);
@@ -1587,12 +2605,12 @@ static dnssec_zone_t *walk_keys(dnssec_job_t *job, const ldns_pkt *pkt, const ld
         ldns_rr *key = ldns_rr_list_rr(keys, i), *copy;
         if (!(key_flags(key) & LDNS_KEY_ZONE_KEY) || !alg_supported(key_alg(key)))
             continue;
-        copy = ldns_rr_clone(key);
+        copy = rr_clone(key);
         if (!copy || !ldns_rr_list_push_rr(zkeys, copy)) {
             ldns_rr_free(copy);
             goto done;
         }
-        ztags[ldns_rr_list_rr_count(zkeys) - 1] = ldns_calc_keytag(key);
+        ztags[ldns_rr_list_rr_count(zkeys) - 1] = key_tag(key);
     }
     z = zone_new(child, DNSSEC_SECURE, DNSSEC_EDE_NONE, "", win.from, win.until);
     if (z) {
@@ -1613,15 +2631,18 @@ done:
 }
 
 /* The NSEC/NSEC3 RRsets of pkt's authority section, each of which must
- * validate with zone's keys.  false: one did not (why in *fail). */
-static bool proofs_from_packet(dnssec_job_t *job, const ldns_pkt *pkt, const dnssec_zone_t *zone,
-                               proofs_t *p, fail_t *fail, window_t *win)
+ * validate with zone's keys.  Not SECURE: one did not (why in *fail), or
+ * could not be checked (INDETERMINATE). */
+static dnssec_status_t proofs_from_packet(dnssec_job_t *job, const ldns_pkt *pkt,
+                                          const dnssec_zone_t *zone, proofs_t *p, fail_t *fail,
+                                          window_t *win)
 {
     const ldns_rr_list *ns = ldns_pkt_authority(pkt);
     size_t sets = 0;
-    bool ok = true;
+    dnssec_status_t st = DNSSEC_SECURE;
 
-    for (size_t i = 0; ok && i < ldns_rr_list_rr_count(ns) && sets < DNSSEC_MAX_DENIAL; i++) {
+    for (size_t i = 0; st == DNSSEC_SECURE && i < ldns_rr_list_rr_count(ns) &&
+                       sets < DNSSEC_MAX_DENIAL; i++) {
         ldns_rr *rr = ldns_rr_list_rr(ns, i);
         ldns_rr_type t = ldns_rr_get_type(rr);
         ldns_rr_list *set, *sigs;
@@ -1633,22 +2654,29 @@ static bool proofs_from_packet(dnssec_job_t *job, const ldns_pkt *pkt, const dns
         set = rrs_at(ns, ldns_rr_owner(rr), t);
         sigs = sigs_at(ns, ldns_rr_owner(rr), t);
         if (!set || !sigs) {
-            ok = false;
-            fail_set(fail, FAIL_OTHER, DNSSEC_EDE_INDETERMINATE, "out of memory");
+            st = DNSSEC_INDETERMINATE;
+            fail->rank = -1;
+            fail_set(fail, FAIL_ERROR, DNSSEC_EDE_INDETERMINATE, "out of memory");
         } else if (ldns_rr_list_rr(set, 0) == rr) { /* each RRset once */
             sets++;
-            ok = verify_rrset(job, set, sigs, zone->name, zone->keys, zone->tags, &w, &wild,
-                              fail) == DNSSEC_SECURE;
-            if (ok) {
-                proofs_add(p, rr);
-                window_cap(win, w.until);
+            st = verify_rrset(job, set, sigs, zone->name, zone->keys, zone->tags, &w, &wild, fail);
+            if (st == DNSSEC_SECURE && !proofs_add(p, rr)) {
+                st = DNSSEC_INDETERMINATE;
+                fail->rank = -1;
+                fail_set(fail, FAIL_ERROR, DNSSEC_EDE_INDETERMINATE, "out of memory");
             }
+            if (st == DNSSEC_SECURE)
+                window_cap(win, w.until);
         }
         ldns_rr_list_free(set);
         ldns_rr_list_free(sigs);
     }
-    proofs_finish(p);
-    return ok;
+    if (st == DNSSEC_SECURE && !proofs_finish(p)) {
+        st = DNSSEC_INDETERMINATE;
+        fail->rank = -1;
+        fail_set(fail, FAIL_ERROR, DNSSEC_EDE_INDETERMINATE, "out of memory");
+    }
+    return st;
 }
 
 /* RFC 4035 §5.2, RFC 6840 §5.2, RFC 4509 §3: the DS records we can use;
@@ -1679,7 +2707,7 @@ static ldns_rr_list *usable_ds(const ldns_rr_list *set, int *ede, char *why, boo
             *sha1_dropped = true;
             continue;
         }
-        copy = ldns_rr_clone(d);
+        copy = rr_clone(d);
         if (!copy || !ldns_rr_list_push_rr(out, copy)) {
             ldns_rr_free(copy);
             ldns_rr_list_deep_free(out);
@@ -1700,13 +2728,14 @@ static void walk_ds_found(dnssec_job_t *job, ldns_rr_list *set, const ldns_rr_li
     char why[REASON_MAX] = "", cn[NAME_STR_MAX];
     int ede = DNSSEC_EDE_NONE;
     unsigned wild = 0;
+    dnssec_status_t st;
     fail_t fail;
     window_t w;
 
     name_str(child, cn);
-    if (verify_rrset(job, set, sigs, parent->name, parent->keys, parent->tags, &w, &wild,
-                     &fail) != DNSSEC_SECURE) {
-        walk_done(job, job_zone(job, child, DNSSEC_BOGUS, fail.ede, win, "%s", fail.text));
+    st = verify_rrset(job, set, sigs, parent->name, parent->keys, parent->tags, &w, &wild, &fail);
+    if (st != DNSSEC_SECURE) {
+        walk_done(job, job_zone(job, child, st, fail.ede, win, "%s", fail.text));
         return;
     }
     window_clip(&win, w);
@@ -1738,6 +2767,7 @@ static void walk_ds(dnssec_job_t *job, ldns_pkt *pkt)
     char why[REASON_MAX] = "", cn[NAME_STR_MAX], pn[NAME_STR_MAX];
     int ede = DNSSEC_EDE_NONE;
     bool by_nsec;
+    dnssec_status_t st;
     fail_t fail;
     proofs_t p;
     denial_t d;
@@ -1768,9 +2798,10 @@ static void walk_ds(dnssec_job_t *job, ldns_pkt *pkt)
         walk_done(job, NULL);
         goto done;
     }
-    if (!proofs_from_packet(job, pkt, parent, &p, &fail, &win)) {
+    st = proofs_from_packet(job, pkt, parent, &p, &fail, &win);
+    if (st != DNSSEC_SECURE) {
         proofs_free(&p);
-        walk_done(job, job_zone(job, child, DNSSEC_BOGUS, fail.ede, win,
+        walk_done(job, job_zone(job, child, st, fail.ede, win,
                                 "the denial of a DS for %s: %s", cn, fail.text));
         goto done;
     }
@@ -1799,7 +2830,7 @@ static void walk_ds(dnssec_job_t *job, ldns_pkt *pkt)
         break;
     case DENIAL_OPTOUT:
         walk_done(job, job_zone(job, child, DNSSEC_INSECURE, DNSSEC_EDE_NONE, win,
-                                "%s lies in an NSEC3 opt-out span of %s and has no DS (RFC 5155 §6)",
+                                "%s lies in an NSEC3 opt-out span of %s and has no DS (RFC 5155 section 6)",
                                 cn, pn));
         break;
     case DENIAL_INSECURE:
@@ -1809,6 +2840,9 @@ static void walk_ds(dnssec_job_t *job, ldns_pkt *pkt)
         walk_done(job, job_zone(job, child, DNSSEC_BOGUS, DNSSEC_EDE_BOGUS, win,
                                 "gave up proving that %s has no DS after %d NSEC3 hashes", cn,
                                 DNSSEC_MAX_NSEC3_HASHES));
+        break;
+    case DENIAL_NOMEM:
+        walk_done(job, NULL);
         break;
     case DENIAL_NONE:
         walk_done(job, job_zone(job, child, DNSSEC_BOGUS, DNSSEC_EDE_NSEC_MISSING, win,
@@ -1886,7 +2920,7 @@ static bool item_target(dnssec_job_t *job, item_t *it)
     for (size_t i = 0; i < ldns_rr_list_rr_count(it->sigs); i++) {
         const ldns_rdf *s = ldns_rr_rrsig_signame(ldns_rr_list_rr(it->sigs, i));
         /* RFC 4035 §5.3.1: the signer is the zone holding the RRset */
-        bool ok = it->type == LDNS_RR_TYPE_DS ? ldns_dname_is_subdomain(it->owner, s)
+        bool ok = it->type == LDNS_RR_TYPE_DS ? name_below(it->owner, s)
                 : it->type == LDNS_RR_TYPE_DNSKEY ? name_eq(it->owner, s)
                 : name_under(it->owner, s);
         if (ok) {
@@ -1939,7 +2973,7 @@ static ldns_rr *find_dname(const ldns_rr_list *an, const ldns_rdf *name)
         ldns_rr *rr = ldns_rr_list_rr(an, i);
         if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_DNAME && rr_wellformed(rr) &&
             ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN &&
-            ldns_dname_is_subdomain(name, ldns_rr_owner(rr)) &&
+            name_below(name, ldns_rr_owner(rr)) &&
             (!best || name_labels(ldns_rr_owner(rr)) > name_labels(ldns_rr_owner(best))))
             best = rr;
     }
@@ -1965,7 +2999,9 @@ static int chain_step(dnssec_job_t *job, ldns_rdf **cur)
     char n1[NAME_STR_MAX], n2[NAME_STR_MAX], n3[NAME_STR_MAX], n4[NAME_STR_MAX];
 
     set = rrs_at(an, *cur, job->qtype);
-    if (set && ldns_rr_list_rr_count(set) > 0) {
+    if (!set)
+        return chain_oom(job);
+    if (ldns_rr_list_rr_count(set) > 0) {
         if (!(it = item_add(job, ITEM_ANSWER, set, sigs_at(an, *cur, job->qtype))))
             return chain_oom(job);
         job->rrset = it->rrset;
@@ -2188,12 +3224,13 @@ static void items_step(dnssec_job_t *job)
         job_enter(job, JOB_DONE);
 }
 
-/* The validated denial records of the deepest zone holding name; false
- * when there are none, or some of them are not secure. */
-static bool job_proofs(const dnssec_job_t *job, const ldns_rdf *name, proofs_t *p)
+/* The validated denial records of the deepest zone holding name: 1; 0
+ * when there are none, or some of them are not secure; -1 when memory
+ * ran out. */
+static int job_proofs(const dnssec_job_t *job, const ldns_rdf *name, proofs_t *p)
 {
     const ldns_rdf *zone = NULL;
-    bool secure = true;
+    bool secure = true, ok = true;
 
     for (size_t i = 0; i < job->nitems; i++) {
         const item_t *it = &job->items[i];
@@ -2202,21 +3239,24 @@ static bool job_proofs(const dnssec_job_t *job, const ldns_rdf *name, proofs_t *
             zone = it->target;
     }
     if (!zone)
-        return false;
+        return 0;
     proofs_init(p, zone);
-    for (size_t i = 0; i < job->nitems; i++) {
+    for (size_t i = 0; ok && p->nsec && p->nsec3 && i < job->nitems; i++) {
         const item_t *it = &job->items[i];
         if (it->kind != ITEM_DENIAL || !name_eq(it->target, zone))
             continue;
         secure &= it->status == DNSSEC_SECURE;
-        proofs_add(p, ldns_rr_list_rr(it->rrset, 0));
+        ok = proofs_add(p, ldns_rr_list_rr(it->rrset, 0));
     }
-    proofs_finish(p);
-    if (!secure || !p->nsec || !p->nsec3) {
+    if (!ok || !p->nsec || !p->nsec3 || !proofs_finish(p)) {
         proofs_free(p);
-        return false;
+        return -1;
     }
-    return true;
+    if (!secure) {
+        proofs_free(p);
+        return 0;
+    }
+    return 1;
 }
 
 /* Turn a denial verdict about `what` into the job's status. */
@@ -2226,7 +3266,7 @@ static void proof_judge(dnssec_job_t *job, denial_t d, bool good, const char *wh
     switch (d) {
     case DENIAL_OPTOUT:
         job_notef(job, DNSSEC_INSECURE, DNSSEC_EDE_NONE,
-                  "%s is covered by an NSEC3 opt-out span (RFC 5155 §6)", what);
+                  "%s is covered by an NSEC3 opt-out span (RFC 5155 section 6)", what);
         return;
     case DENIAL_INSECURE:
         job_note(job, DNSSEC_INSECURE, ede, why);
@@ -2234,6 +3274,9 @@ static void proof_judge(dnssec_job_t *job, denial_t d, bool good, const char *wh
     case DENIAL_LIMIT:
         job_notef(job, DNSSEC_BOGUS, DNSSEC_EDE_BOGUS, "gave up on %s after %d NSEC3 hashes",
                   what, DNSSEC_MAX_NSEC3_HASHES);
+        return;
+    case DENIAL_NOMEM:
+        job_note(job, DNSSEC_INDETERMINATE, DNSSEC_EDE_INDETERMINATE, "out of memory");
         return;
     default:
         if (!good)
@@ -2245,7 +3288,7 @@ static void proof_judge(dnssec_job_t *job, denial_t d, bool good, const char *wh
 static void proof_step(dnssec_job_t *job)
 {
     char what[REASON_MAX], why[REASON_MAX] = "", tb[24], on[NAME_STR_MAX];
-    int ede = DNSSEC_EDE_NONE;
+    int ede = DNSSEC_EDE_NONE, found;
     proofs_t p;
     denial_t d;
 
@@ -2256,9 +3299,10 @@ static void proof_step(dnssec_job_t *job)
             continue;
         fmt_reason(what, "the wildcard answer %s/%s", name_str(it->owner, on),
                    type_str(it->type, tb));
-        if (!job_proofs(job, it->owner, &p)) {
-            if (job->status == DNSSEC_SECURE)
-                proof_judge(job, DENIAL_NONE, false, what, why, ede);
+        found = job_proofs(job, it->owner, &p);
+        if (found <= 0) {
+            if (found < 0 || job->status == DNSSEC_SECURE)
+                proof_judge(job, found < 0 ? DENIAL_NOMEM : DENIAL_NONE, false, what, why, ede);
             continue;
         }
         d = proofs_no_closer(job, &p, it->owner, it->wild_labels, why, &ede);
@@ -2273,14 +3317,15 @@ static void proof_step(dnssec_job_t *job)
         else
             fmt_reason(what, "%s/%s (NODATA)", name_str(job->final_name, on),
                        type_str(job->qtype, tb));
-        if (job_proofs(job, job->final_name, &p)) {
+        found = job_proofs(job, job->final_name, &p);
+        if (found > 0) {
             d = proofs_denial(job, &p, job->final_name, job->qtype, nx, why, &ede);
             proofs_free(&p);
             proof_judge(job, d, nx ? d == DENIAL_NXDOMAIN
                                    : d == DENIAL_NODATA || d == DENIAL_DELEGATION,
                         what, why, ede);
-        } else if (job->status == DNSSEC_SECURE) {
-            proof_judge(job, DENIAL_NONE, false, what, why, ede);
+        } else if (found < 0 || job->status == DNSSEC_SECURE) {
+            proof_judge(job, found < 0 ? DENIAL_NOMEM : DENIAL_NONE, false, what, why, ede);
         }
     }
     job_enter(job, JOB_DONE);

@@ -55,10 +55,15 @@ bool batch_shard_parse(const char *spec, unsigned count, batch_shard_t *out, cha
                 n = count;
             } else if (env_uint("SLURM_ARRAY_TASK_COUNT", &n) &&
                        env_uint("SLURM_ARRAY_TASK_MIN", &min) &&
-                       env_uint("SLURM_ARRAY_TASK_MAX", &max) && id >= min) {
+                       env_uint("SLURM_ARRAY_TASK_MAX", &max)) {
                 /* --array=MIN-MAX[:STEP]: the tasks, numbered from 0 */
                 if (env_uint("SLURM_ARRAY_TASK_STEP", &step) && step == 0)
                     step = 1;
+                if (id < min) {
+                    snprintf(err, errlen, "--shard auto: SLURM_ARRAY_TASK_ID %u is below "
+                                          "SLURM_ARRAY_TASK_MIN %u", id, min);
+                    return false;
+                }
                 if ((max - min) / step + 1 != n || (id - min) % step != 0) {
                     snprintf(err, errlen, "--shard auto: this job array is not MIN-MAX[:STEP] "
                                           "(a list, or a subset of tasks?): number the tasks "

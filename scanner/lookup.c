@@ -3,6 +3,7 @@
 
 #include "lookupcache.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,7 +105,7 @@ static void lookup_free(lookup_t *l)
     free(l);
 }
 
-static void on_answer(lookup_t *l, dns_status_t status, ldns_pkt *answer);
+static void on_answer(lookup_t *l, dns_status_t status, ldns_pkt *answer, const char *why);
 
 static unsigned fetch_bucket(const ldns_rdf *name, ldns_rr_type type)
 {
@@ -139,6 +140,10 @@ static void fetch_free(fetch_t *f)
 static void on_fetch(void *arg, dns_status_t status, ldns_pkt *answer)
 {
     fetch_t *f = arg, **pp = &f->ctx->fetches[f->bucket];
+    char why[DNS_WHY_MAX];
+
+    /* copied: a waiter's callback may start queries of its own */
+    snprintf(why, sizeof(why), "%s", dns_client_why(f->ctx->dns));
 
     /* unlinked first: a waiter may ask the same question again */
     while (*pp != f)
@@ -146,7 +151,10 @@ static void on_fetch(void *arg, dns_status_t status, ldns_pkt *answer)
     *pp = f->next;
     for (size_t i = 0; i < f->n_waiters; i++) {
         bool last = i + 1 == f->n_waiters;
-        on_answer(f->waiters[i], status, last || answer == NULL ? answer : ldns_pkt_clone(answer));
+        /* not ldns_pkt_clone: it does not check its allocations; a copy
+         * that could not be made is a failed query for that waiter */
+        ldns_pkt *copy = last || answer == NULL ? answer : dns_answer_copy(answer);
+        on_answer(f->waiters[i], copy || status != DNS_OK ? status : DNS_ERR_NOMEM, copy, why);
     }
     if (f->n_waiters == 0)
         ldns_pkt_free(answer);
@@ -305,7 +313,20 @@ done:
 
 /* -------------------------------------------------------------- common */
 
-static void on_answer(lookup_t *l, dns_status_t status, ldns_pkt *answer)
+static const char *failure_text(dns_status_t status)
+{
+    switch (status) {
+    case DNS_ERR_TIMEOUT: return "no answer from the resolver (timeout)";
+    case DNS_ERR_REFUSED: return "the resolver cannot be reached (connection refused or closed)";
+    case DNS_ERR_MALFORMED: return "malformed answer";
+    case DNS_ERR_CANCELLED: return "cancelled";
+    case DNS_ERR_NOMEM: return "out of memory";
+    case DNS_OK: case DNS_ERR_OTHER: break;
+    }
+    return "DNS error";
+}
+
+static void on_answer(lookup_t *l, dns_status_t status, ldns_pkt *answer, const char *why)
 {
     if (l->ctx->anchors == NULL) {
         finish_trusted(l, status, answer);
@@ -314,6 +335,19 @@ static void on_answer(lookup_t *l, dns_status_t status, ldns_pkt *answer)
     if (status != DNS_OK) {
         ldns_pkt_free(answer);
         answer = NULL;
+    }
+    if (l->job == NULL && status != DNS_OK) {
+        /* nothing to validate: say what went wrong on the wire */
+        lookup_result_t r = {.status = MODEL_DNSSEC_INDETERMINATE, .ede = DNSSEC_EDE_INDETERMINATE,
+                             .answer = LOOKUP_FAILED, .final_name = l->qname};
+        char reason[128 + DNS_WHY_MAX];
+
+        snprintf(reason, sizeof(reason), "the query failed: %s%s%s", failure_text(status),
+                 *why ? ": " : "", why);
+        r.reason = reason;
+        l->cb(l->arg, &r);
+        lookup_free(l);
+        return;
     }
     if (l->job == NULL) {
         l->job = dnssec_job_new(l->ctx->anchors, l->ctx->cache, l->qname, l->qtype,

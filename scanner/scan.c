@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "addrprobe.h"
+#include "advice.h"
 #include "tlsa.h"
 
 #define SCAN_MAX_HOSTS 10       /* DESIGN.md limits */
@@ -33,6 +34,8 @@ typedef struct {
     family_t fam[2];            /* A, AAAA */
     char *final_name;           /* after CNAMEs, when aliased */
     bool tried_final;           /* T1: final target first, then original */
+    bool advice_only;           /* TLSA looked up for advice (D4 forbids using it):
+                                   kept only when it shows insecure records */
     uint8_t **tlsa_data;        /* raw RDATA of each TLSA record */
     size_t *tlsa_len;
 } host_scratch_t;
@@ -87,21 +90,11 @@ static void finding(scan_t *s, model_severity_t sev, const char *code, const cha
 static void finding(scan_t *s, model_severity_t sev, const char *code, const char *host,
                     const char *address, const char *fmt, ...)
 {
-    model_domain_t *d = s->d;
-    model_finding_t *f;
-    char buf[512];
     va_list ap;
 
-    f = realloc(d->findings, (d->n_findings + 1) * sizeof(*f));
-    if (f == NULL)
-        return;
-    d->findings = f;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    advice_vfinding(s->d, sev, code, host, address, fmt, ap);
     va_end(ap);
-    f[d->n_findings++] = (model_finding_t){.code = strdup(code), .severity = sev,
-                                           .message = strdup(buf), .host = xstrdup(host),
-                                           .address = xstrdup(address)};
 }
 
 static void op_done(scan_t *s)
@@ -293,13 +286,9 @@ static void host_addresses(scan_t *s, size_t i)
             if (x->fam[f].status != MODEL_DNSSEC_SECURE)
                 h->dnssec = x->fam[f].status;
     }
-    if (x->final_name != NULL && strcmp(x->final_name, h->name) != 0) {
+    /* RULES M5: an alias (finding mx-is-cname, scanner/advice.c) */
+    if (x->final_name != NULL && strcmp(x->final_name, h->name) != 0)
         h->cname_target = xstrdup(x->final_name);
-        /* RULES M5: RFC 5321 section 5.1 and RFC 2181 section 10.3 forbid it; DANE copes */
-        finding(s, MODEL_SEVERITY_WARNING, "mx-is-cname", h->name, NULL,
-                "MX host %s is an alias (CNAME) for %s, which RFC 5321 section 5.1 forbids",
-                h->name, x->final_name);
-    }
     if (any_bogus && used > 0)
         finding(s, MODEL_SEVERITY_WARNING, "address-bogus", h->name, NULL,
                 "one address family of %s failed DNSSEC validation; the other is used (RFC 7672 section 2.1)",
@@ -344,6 +333,14 @@ static void on_tlsa(void *arg, const lookup_result_t *r)
         x->tried_final = false;
         free(op);
         start_tlsa(s, host, h->name);
+        return;
+    }
+    if (x->advice_only && !(r->answer == LOOKUP_DATA && r->status == MODEL_DNSSEC_INSECURE)) {
+        free(t->base_domain);
+        free(t->qname);
+        t->base_domain = t->qname = NULL;
+        free(op);
+        op_done(s);
         return;
     }
     t->looked_up = true;
@@ -401,9 +398,15 @@ static void start_tlsa(scan_t *s, size_t i, const char *base)
     h->tlsa.qname = strdup(qname);
     if (op == NULL || lookup_start(s->cfg.lookup, qname, LDNS_RR_TYPE_TLSA, on_tlsa, op) != 0) {
         free(op);
-        h->tlsa.looked_up = true;
-        h->tlsa.lookup_failed = true;
-        h->tlsa.dnssec = MODEL_DNSSEC_INDETERMINATE;
+        if (s->scratch[i].advice_only) {
+            free(h->tlsa.base_domain);
+            free(h->tlsa.qname);
+            h->tlsa.base_domain = h->tlsa.qname = NULL;
+        } else {
+            h->tlsa.looked_up = true;
+            h->tlsa.lookup_failed = true;
+            h->tlsa.dnssec = MODEL_DNSSEC_INDETERMINATE;
+        }
         op_done(s);
     }
 }
@@ -422,7 +425,9 @@ static void on_first_hop(void *arg, const lookup_result_t *r)
         start_tlsa(s, host, s->d->hosts[host].name);
         return;
     }
-    op_done(s);
+    /* no DANE for the host: look for TLSA records published in vain */
+    s->scratch[host].advice_only = true;
+    start_tlsa(s, host, s->d->hosts[host].cname_target);
 }
 
 /* RULES D4 and T1: which hosts get a TLSA lookup, at which base domain. */
@@ -448,6 +453,12 @@ static void stage_tlsa(scan_t *s)
                 s->pending--;
             }
             continue;
+        }
+        if (base == NULL && h->dnssec == MODEL_DNSSEC_INSECURE) {
+            /* no DANE for the host: look for TLSA records published in vain
+             * (finding tlsa-insecure-zone); on_tlsa keeps nothing else */
+            base = h->name;
+            x->advice_only = true;
         }
         if (base == NULL)
             continue;
@@ -565,32 +576,11 @@ static void stage_probes(scan_t *s)
 static void final_findings(scan_t *s)
 {
     model_domain_t *d = s->d;
-    size_t dane = 0, other = 0;
 
-    for (size_t i = 0; i < d->n_hosts; i++) {
-        model_host_t *h = &d->hosts[i];
-        h->status = model_host_status(h);
-        if (h->status == MODEL_HOST_DANE)
-            dane++;
-        else if (h->n_addresses > 0)
-            other++;
-        for (size_t k = 0; k < h->tlsa.n_records; k++)
-            if (h->tlsa.records[k].usage < 2) {
-                finding(s, MODEL_SEVERITY_WARNING, "pkix-usage", h->name, NULL,
-                        "%s publishes a PKIX usage (%u) TLSA record, which SMTP senders ignore "
-                        "(RFC 7672 section 3.1.3): use DANE-EE(3) or DANE-TA(2)",
-                        h->tlsa.qname, h->tlsa.records[k].usage);
-                break;
-            }
-    }
-    if (dane > 0 && d->mx_dnssec == MODEL_DNSSEC_INSECURE)
-        finding(s, MODEL_SEVERITY_WARNING, "mx-insecure", NULL, NULL,
-                "MX hosts publish DANE but the MX RRset itself is not signed: "
-                "an attacker can replace the MX hosts (RFC 7672 section 2.2.1)");
-    if (dane > 0 && other > 0)
-        finding(s, MODEL_SEVERITY_WARNING, "partial-deployment", NULL, NULL,
-                "%zu MX host(s) have DANE and %zu do not: senders fall back to unauthenticated TLS there",
-                dane, other);
+    for (size_t i = 0; i < d->n_hosts; i++)
+        d->hosts[i].status = model_host_status(&d->hosts[i]);
+    /* what the operator should change; verdicts are not touched */
+    advice_domain(d);
 }
 
 /* ---------------------------------------------------------------- stages */

@@ -206,6 +206,8 @@ typedef enum {
     ANS_HEADER_ONLY,        /* says one question, has none */
     ANS_CUT,                /* a good answer without its last byte */
     ANS_GARBAGE,
+    ANS_TWO_OPTS,           /* a second OPT after the first */
+    ANS_THREE_OPTS,
 } answer_kind_t;
 
 typedef struct {
@@ -230,6 +232,9 @@ static const answer_row_t answer_rows[] = {
     {"header only", ANS_HEADER_ONLY, DNS_ERR_MALFORMED, "unparsable"},
     {"cut short", ANS_CUT, DNS_ERR_MALFORMED, "unparsable"},
     {"garbage", ANS_GARBAGE, DNS_ERR_MALFORMED, "unparsable"},
+    /* ldns would keep one OPT and drop the rest without a word */
+    {"two OPT records", ANS_TWO_OPTS, DNS_ERR_MALFORMED, "2 OPT records, at most 1 (RFC 6891 section 6.1.1)"},
+    {"three OPT records", ANS_THREE_OPTS, DNS_ERR_MALFORMED, "3 OPT records, at most 1"},
 };
 
 static ldns_rr *rr_new(const char *text)
@@ -292,6 +297,20 @@ static bool answer_make(answer_kind_t kind, uint8_t **wire, size_t *len)
     ldns_pkt_free(pkt);
     if (ok && kind == ANS_CUT)
         (*len)--;
+    if (ok && (kind == ANS_TWO_OPTS || kind == ANS_THREE_OPTS)) {
+        /* OPT: root owner, type 41, 4096 bytes, DO, no options */
+        static const uint8_t opt[11] = {0x00, 0x00, 0x29, 0x10, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00};
+        size_t extra = kind == ANS_TWO_OPTS ? 1 : 2;
+        uint8_t *bigger = realloc(*wire, *len + extra * sizeof(opt));
+
+        if (bigger == NULL)
+            return false;
+        for (size_t i = 0; i < extra; i++)
+            memcpy(bigger + *len + i * sizeof(opt), opt, sizeof(opt));
+        *len += extra * sizeof(opt);
+        bigger[11] = (uint8_t)(bigger[11] + extra); /* ARCOUNT (1 before) */
+        *wire = bigger;
+    }
     return ok;
 }
 
@@ -324,6 +343,141 @@ static void test_answer_parse(void)
         free(wire);
     }
     ldns_rdf_deep_free(qname);
+}
+
+/* ---- the parser on its own ------------------------------------------ */
+
+/* A response to dane-ee.test./MX (ID 0x1234) with one answer record
+ * whose type, RDATA length and RDATA are given. */
+static size_t message_make(uint8_t *out, uint16_t type, uint16_t rdlen, const uint8_t *rdata,
+                           size_t n)
+{
+    static const uint8_t head[] = {
+        0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,
+        7, 'd', 'a', 'n', 'e', '-', 'e', 'e', 4, 't', 'e', 's', 't', 0, 0, 15, 0, 1,
+        0xc0, 12, 0, 0, 0, 1, 0, 0, 1, 44, 0, 0,
+    };
+    size_t len = sizeof(head);
+
+    memcpy(out, head, len);
+    out[len - 10] = (uint8_t)(type >> 8);
+    out[len - 9] = (uint8_t)type;
+    out[len - 2] = (uint8_t)(rdlen >> 8);
+    out[len - 1] = (uint8_t)rdlen;
+    memcpy(out + len, rdata, n);
+    return len + n;
+}
+
+static void test_message_parse(void)
+{
+    static const struct {
+        const char *name;
+        uint16_t type, rdlen;
+        uint8_t rdata[16];
+        size_t n;
+        dns_status_t want;
+        const char *why;
+    } rows[] = {
+        {"A", LDNS_RR_TYPE_A, 4, {192, 0, 2, 1}, 4, DNS_OK, ""},
+        {"MX", LDNS_RR_TYPE_MX, 6, {0, 10, 2, 'm', 'x', 0}, 6, DNS_OK, ""},
+        {"MX, exchange compressed", LDNS_RR_TYPE_MX, 4, {0, 10, 0xc0, 12}, 4, DNS_OK, ""},
+        /* ldns_wire2pkt would read the next record from inside this one */
+        {"A with an octet too many", LDNS_RR_TYPE_A, 5, {192, 0, 2, 1, 7}, 5, DNS_ERR_MALFORMED,
+         "answer record 1 of 1: its RDATA does not fit its type"},
+        {"MX exchange running out of its RDATA", LDNS_RR_TYPE_MX, 3, {0, 10, 1, 'a', 0}, 5,
+         DNS_ERR_MALFORMED, "its RDATA does not fit its type"},
+        {"RDATA past the end", LDNS_RR_TYPE_A, 8, {192, 0, 2, 1}, 4, DNS_ERR_MALFORMED,
+         "answer record 1 of 1: runs past the end of the message"},
+        {"TXT string longer than the RDATA", LDNS_RR_TYPE_TXT, 3, {9, 'a', 'b'}, 3,
+         DNS_ERR_MALFORMED, "its RDATA does not fit its type"},
+        {"unknown type: one opaque field", 65280, 3, {1, 2, 3}, 3, DNS_OK, ""},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        uint8_t wire[128], *w1 = NULL, *w2 = NULL;
+        size_t len = message_make(wire, rows[i].type, rows[i].rdlen, rows[i].rdata, rows[i].n);
+        size_t l1 = 0, l2 = 0;
+        char why[256] = "unset";
+        ldns_pkt *pkt = NULL, *ref = NULL, *copy;
+        dns_status_t got = dns_message_parse(wire, len, &pkt, why, sizeof(why));
+
+        CHECK(got == rows[i].want, "parse %s: got %s (%s), want %s", rows[i].name,
+              dns_status_name(got), why, dns_status_name(rows[i].want));
+        CHECK(got == DNS_OK || strstr(why, rows[i].why) != NULL,
+              "parse %s: reason \"%s\", want \"%s\" in it", rows[i].name, why, rows[i].why);
+        if (pkt == NULL)
+            continue;
+        /* what it takes, ldns takes too, and reads the same */
+        CHECK(ldns_wire2pkt(&ref, wire, len) == LDNS_STATUS_OK, "parse %s: ldns refuses it",
+              rows[i].name);
+        copy = dns_answer_copy(pkt);
+        CHECK(copy != NULL, "parse %s: no copy", rows[i].name);
+        if (ref && copy && ldns_pkt2wire(&w1, pkt, &l1) == LDNS_STATUS_OK &&
+            ldns_pkt2wire(&w2, ref, &l2) == LDNS_STATUS_OK) {
+            CHECK(l1 == l2 && memcmp(w1, w2, l1) == 0, "parse %s: not the packet ldns makes",
+                  rows[i].name);
+            free(w2);
+            w2 = NULL;
+            CHECK(ldns_pkt2wire(&w2, copy, &l2) == LDNS_STATUS_OK && l1 == l2 &&
+                      memcmp(w1, w2, l1) == 0, "parse %s: the copy differs", rows[i].name);
+        }
+        CHECK_INT(rows[i].name, ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), 1);
+        free(w1);
+        free(w2);
+        ldns_pkt_free(copy);
+        ldns_pkt_free(ref);
+        ldns_pkt_free(pkt);
+    }
+}
+
+/* An answer whose owner name is a chain of `n` compression pointers
+ * (stored in its own opaque RDATA) ending at the question name: n + 1
+ * pointers to follow in all. */
+static size_t message_pointer_chain(uint8_t *w, unsigned n)
+{
+    static const uint8_t head[] = {0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,
+                                   1, 'a', 0, 0, 1, 0, 1};
+    size_t p = sizeof(head), chain = p + 12;
+
+    memcpy(w, head, sizeof(head));
+    w[p++] = (uint8_t)(0xc0 | (chain + 2 * (n - 1)) >> 8);
+    w[p++] = (uint8_t)(chain + 2 * (n - 1));
+    w[p++] = 0xff, w[p++] = 0x00;                       /* type 65280 */
+    w[p++] = 0, w[p++] = 1;                             /* IN */
+    w[p++] = 0, w[p++] = 0, w[p++] = 0, w[p++] = 60;    /* TTL */
+    w[p++] = (uint8_t)((2 * n) >> 8), w[p++] = (uint8_t)(2 * n);
+    for (unsigned k = 0; k < n; k++) {
+        size_t to = k == 0 ? 12 : chain + 2 * (k - 1);
+        w[p++] = (uint8_t)(0xc0 | to >> 8);
+        w[p++] = (uint8_t)to;
+    }
+    return p;
+}
+
+static void test_pointer_limit(void)
+{
+    uint8_t wire[512];
+    char why[256];
+    ldns_pkt *pkt = NULL;
+    size_t len = message_pointer_chain(wire, 127);
+
+    /* DESIGN.md limits: 128 compression pointers in a name */
+    CHECK(dns_message_parse(wire, len, &pkt, why, sizeof(why)) == DNS_OK,
+          "128 pointers refused: %s", why);
+    if (pkt != NULL) {
+        char *owner = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_answer(pkt), 0)));
+        CHECK_STR("owner", owner, "a.");
+        free(owner);
+    }
+    ldns_pkt_free(pkt);
+    pkt = NULL;
+    len = message_pointer_chain(wire, 128);
+    CHECK(dns_message_parse(wire, len, &pkt, why, sizeof(why)) == DNS_ERR_MALFORMED,
+          "129 pointers accepted");
+    CHECK(pkt == NULL, "no packet");
+    /* ldns alone follows them */
+    CHECK(ldns_wire2pkt(&pkt, wire, len) == LDNS_STATUS_OK, "ldns refuses 129 pointers");
+    ldns_pkt_free(pkt);
 }
 
 /* ---- client ---------------------------------------------------------- */
@@ -400,11 +554,13 @@ static void test_status_names(void)
 
 int main(void)
 {
+    test_pointer_limit();
     ares_library_init(ARES_LIB_INIT_ALL);
     test_servers_parse();
     test_query_build();
     test_query_build_refuses();
     test_answer_parse();
+    test_message_parse();
     test_client_config();
     test_status_names();
     ares_library_cleanup();

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -565,7 +566,7 @@ static const vcase_t cases[] = {
     {"no-zone-key-bit", "www.nozonebit.test.", A, NULL, -1, BOG, DNSSEC_EDE_NO_ZONE_KEY_BIT,
      "lacks the Zone Key flag", DATA, 0},
     {"sha1-ds-ignored-beside-sha256", "www.downgrade.test.", A, NULL, -1, BOG, DNSSEC_EDE_DNSKEY_MISSING,
-     "SHA-1 DS records are ignored beside stronger ones (RFC 4509 §3)", DATA, 0},
+     "SHA-1 DS records are ignored beside stronger ones (RFC 4509 section 3)", DATA, 0},
     {"nine-ds-records", "www.manyds.test.", A, NULL, -1, BOG, DNSSEC_EDE_DNSKEY_MISSING,
      "only the first 8 DS records were tried", DATA, 0},
     {"dname-forged-cname", "www.dname.good.test.", A, forge_dname_cname, -1, BOG, DNSSEC_EDE_BOGUS,
@@ -634,6 +635,12 @@ static void check_case(const vcase_t *c, dnssec_job_t *job, const char *pass)
           dnssec_job_trace(job));
     CHECK_INT(label, dnssec_job_ede(job), c->want_ede);
     CHECK(reason_ok, "%s: reason: got \"%s\", want it to contain \"%s\"", label, reason, c->want_reason);
+    /* reports keep printable ASCII only (report/json.c censors the rest) */
+    for (const char *p = reason; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e) {
+            CHECK(false, "%s: reason has byte 0x%02x: \"%s\"", label, (unsigned char)*p, reason);
+            break;
+        }
     CHECK(dnssec_job_answer(job) == c->want_answer, "%s: answer: got %s, want %s", label,
           answer_name(dnssec_job_answer(job)), answer_name(c->want_answer));
     if (c->want_links >= 0)
@@ -770,6 +777,92 @@ static void test_anchors(const char *dir)
             dnssec_cache_free(cache);
             dnssec_anchors_free(a);
         }
+    }
+}
+
+/* Anchor files with a flaw on a known line: the error names that line
+ * (where the record starts), and a DS digest of the wrong length for its
+ * type is refused.  "%" in a row stands for the test root's good DS. */
+static void test_anchor_errors(void)
+{
+    static const char good_ds[] =
+        ". 3600 IN DS 49162 8 2 e9f7d589bc825ef014feb981f4fe706293aa84869ad7d55f1e76985e30f1eb0d";
+    static const struct {
+        const char *name;
+        const char *text;
+        const char *want_err;   /* substring; NULL: loads */
+    } rows[] = {
+        {"good", "; anchors\n%\n", NULL},
+        {"syntax-line-1", "bad record\n%\n", "line 1: "},
+        {"syntax-line-4", "; anchors\n%\n\nbad record\n%\n", "line 4: "},
+        {"syntax-last-line-no-newline", "%\n\n\nbad", "line 4: "},
+        {"syntax-after-blank-lines", "%\n\n\n\n\nbad\n\n", "line 6: "},
+        {"syntax-after-comments", "; one\n; two\n\t; three\n% ; four\nbad\n", "line 5: "},
+        {"multi-line-record", "%\n. 3600 IN DS 1 8 2 (\n 00 )\n",
+         "line 2: the DS with key tag 1 has a 1-byte digest, but digest type 2 (SHA-256) is 32 bytes"},
+        {"not-an-anchor-line-3", "$TTL 60\n%\n. IN A 192.0.2.1\n",
+         "line 3: a DS or DNSKEY record was expected, not A"},
+        {"other-zone-line-2", "%\ntest. 60 IN DS 1 8 2 " "e9f7d589bc825ef014feb981f4fe706293aa84869ad7d55f1e76985e30f1eb0d\n",
+         "line 2: every anchor must belong to one zone"},
+        {"sha256-digest-cut", ". IN DS 49162 8 2 e9f7d589bc825ef014feb981f4fe706293aa84869ad7d55f1e76985e30f1eb\n",
+         "line 1: the DS with key tag 49162 has a 31-byte digest, but digest type 2 (SHA-256) is 32 bytes"},
+        {"sha256-digest-padded", "%\n. IN DS 49162 8 2 e9f7d589bc825ef014feb981f4fe706293aa84869ad7d55f1e76985e30f1eb0d00\n",
+         "line 2: the DS with key tag 49162 has a 33-byte digest, but digest type 2 (SHA-256) is 32 bytes"},
+        {"sha1-digest-as-sha256", ". IN DS 49162 8 2 0123456789abcdef0123456789abcdef01234567\n",
+         "line 1: the DS with key tag 49162 has a 20-byte digest, but digest type 2 (SHA-256) is 32 bytes"},
+        {"sha384-digest-short", ". IN DS 49162 14 4 e9f7d589bc825ef014feb981f4fe706293aa84869ad7d55f1e76985e30f1eb0d\n",
+         "line 1: the DS with key tag 49162 has a 32-byte digest, but digest type 4 (SHA-384) is 48 bytes"},
+        {"sha1-digest-long", ". IN DS 49162 8 1 e9f7d589bc825ef014feb981f4fe706293aa84869ad7d55f1e76985e30f1eb0d\n",
+         "line 1: the DS with key tag 49162 has a 32-byte digest, but digest type 1 (SHA-1) is 20 bytes"},
+        /* an unknown digest type has no length to check: the anchor is unusable, not wrong */
+        {"unknown-digest-any-length", "%\n. IN DS 49162 8 200 00\n", NULL},
+        /* the master file syntax anchors use (RFC 1035 §5.1, RFC 3597 §5) */
+        {"mnemonic-algorithm", ". 3600 IN DS 49162 RSASHA256 2 e9f7d589bc825ef014feb981f4fe706293aa84869ad7d55f1e76985e30f1eb0d\n", NULL},
+        {"origin-and-at", "$ORIGIN .\n$TTL 1h30m\n@ DS 49162 8 2 (\n e9f7d589bc825ef014feb981f4fe7062\n 93aa84869ad7d55f1e76985e30f1eb0d )\n", NULL},
+        {"class-then-ttl", ". IN 60 DS 49162 8 2 e9f7d589bc825ef014feb981f4fe706293aa84869ad7d55f1e76985e30f1eb0d\n", NULL},
+        {"generic-rdata", ". 3600 IN TYPE43 \\# 36 c00a0802e9f7d589bc825ef014feb981f4fe706293aa84869ad7d55f1e76985e30f1eb0d\n", NULL},
+        {"owner-from-previous-line", "%\n 3600 IN DS 49162 8 2 e9f7d589bc825ef014feb981f4fe706293aa84869ad7d55f1e76985e30f1eb0d\n", NULL},
+        {"escaped-owner-other-zone", "%\n\\046x. IN DS 1 8 2 e9f7d589bc825ef014feb981f4fe706293aa84869ad7d55f1e76985e30f1eb0d\n",
+         "line 2: every anchor must belong to one zone"},
+        {"relative-without-origin", "test IN DS 1 8 2 00\n", "line 1: a relative name before any $ORIGIN"},
+        {"class-ch", "%\n. CH DS 49162 8 2 e9f7d589bc825ef014feb981f4fe706293aa84869ad7d55f1e76985e30f1eb0d\n",
+         "line 2: a class other than IN"},
+        {"odd-hex-digits", ". IN DS 49162 8 2 e9f\n", "line 1: the digest is not an even number of hex digits"},
+        {"not-base64", ". IN DNSKEY 257 3 8 AwE*AAd=\n", "line 1: the key is not base64"},
+        {"include", "$INCLUDE /etc/passwd\n", "line 1: only $ORIGIN and $TTL are read"},
+        {"unclosed-paren", "%\n. IN DS 49162 8 2 ( e9f7\n", "line 2: '(' without ')'"},
+        {"label-over-63", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa. IN DS 1 8 2 00\n",
+         "line 1: a label longer than 63 octets"},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char path[] = "/tmp/danescan-anchor-XXXXXX", err[512] = "";
+        int fd = mkstemp(path);
+        FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+        dnssec_anchors_t *a;
+
+        if (!fp) {
+            CHECK(false, "anchor %s: cannot make a temporary file", rows[i].name);
+            continue;
+        }
+        for (const char *c = rows[i].text; *c; c++)
+            if (*c == '%')
+                fputs(good_ds, fp);
+            else
+                fputc(*c, fp);
+        fclose(fp);
+        a = dnssec_anchors_load(path, err, sizeof(err));
+        if (rows[i].want_err == NULL) {
+            CHECK(a != NULL, "anchor %s: refused: %s", rows[i].name, err);
+        } else {
+            char want[512];
+            snprintf(want, sizeof(want), "%s: %s", path, rows[i].want_err);
+            CHECK(a == NULL, "anchor %s: loaded, want \"%s\"", rows[i].name, rows[i].want_err);
+            CHECK(strncmp(err, want, strlen(want)) == 0, "anchor %s: error \"%s\", want \"%s...\"",
+                  rows[i].name, err, want);
+        }
+        dnssec_anchors_free(a);
+        unlink(path);
     }
 }
 
@@ -935,6 +1028,7 @@ int main(int argc, char **argv)
     test_cases(anchors);
     test_alias_chain(anchors);
     test_anchors(argv[1]);
+    test_anchor_errors();
     test_cache(anchors);
     test_keytrap_cost(anchors);
     printf("measurements (validator CPU only, canned answers):\n");

@@ -3,16 +3,19 @@
 
 Run inside `fixtures/world run`, with the danescan binary as argument:
 one batch scan of all catalogue domains (JSON Lines), then every domain's
-verdict, MX status, hosts, TLSA, address results and matched records are
-compared with the catalogue.  Then the guard scenario without
+verdict, MX status, hosts, TLSA, address results, matched records and
+findings are compared with the catalogue (every finding's severity with
+docs/findings.md).  Then the guard scenario without
 --allow-private (no connection may reach its listener), the same DNS
 expectations in --trust-ad mode, and the exit status.
 
     scan_check.py DANESCAN [--mode validate|trust-ad|guard]...
 """
 
+import collections
 import json
 import os
+import re
 
 import jsonschema
 import subprocess
@@ -25,6 +28,20 @@ BASE = ["--resolver", os.environ["DANESCAN_RESOLVER"], "--timeout", "5"]
 FAULTD_LOG = os.path.join(os.environ["DANESCAN_WORLD_DIR"], "faultd.log")
 SCHEMA = jsonschema.Draft202012Validator(json.load(open(os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "report", "schema.json"))))
+
+
+def documented_severities():
+    """code -> severity from the table at the top of docs/findings.md."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "findings.md")
+    table = {}
+    for line in open(path):
+        m = re.match(r"\| \[`([a-z0-9-]+)`\]\(#[a-z0-9-]+\) \| (info|warning|critical) \|", line)
+        if m:
+            table[m.group(1)] = m.group(2)
+    return table
+
+
+SEVERITY = documented_severities()
 
 passed = failed = 0
 failed_domains = set()
@@ -92,6 +109,25 @@ def compare_address(where, want, got, dane_host=True):
         check(got_certs == want["certificates"], "%s: certificates %s, want %s" % (where, got_certs, want["certificates"]))
 
 
+def compare_findings(d, want, got, mode):
+    """The catalogue's `findings` are the exact codes of the scan (a code
+    once per host or address it concerns).  Without a probe, the findings
+    that need a handshake cannot appear: then the codes must be a subset.
+    Every finding must be documented with the severity it carries."""
+    for f in got:
+        code = f.get("code")
+        check(SEVERITY.get(code) == f.get("severity"), "%s: finding %s has severity %s, docs/findings.md says %s" % (
+            d, code, f.get("severity"), SEVERITY.get(code)))
+    if want is None:
+        return
+    have = collections.Counter(f.get("code") for f in got)
+    need = collections.Counter(want)
+    if mode == "validate":
+        check(have == need, "%s: findings %s, want %s" % (d, sorted(have.elements()), sorted(need.elements())))
+    else:
+        check(not (have - need), "%s: findings %s not in %s" % (d, sorted((have - need).elements()), sorted(need.elements())))
+
+
 def compare(s, rec, mode):
     """One record against the catalogue; mode "trust-ad" skips what only
     in-process validation can tell (the EDE of a bogus answer)."""
@@ -104,6 +140,7 @@ def compare(s, rec, mode):
         check(bool(rec.get("error")), "%s: invalid input without an error" % d)
         return
     check(rec.get("mx_dnssec") == e["mx_dnssec"], "%s: mx_dnssec %s, want %s" % (d, rec.get("mx_dnssec"), e["mx_dnssec"]))
+    compare_findings(d, s.get("findings"), rec.get("findings", []), mode)
     if "ede" in e and mode != "trust-ad":
         wanted = e["ede"] if isinstance(e["ede"], list) else [e["ede"]]
         check(rec.get("mx_ede") in wanted, "%s: mx_ede %s, want %s (%s)" % (d, rec.get("mx_ede"), e["ede"], rec.get("mx_reason")))

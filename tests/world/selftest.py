@@ -128,6 +128,9 @@ def classify(out):
         return "timeout", addr, reason, matched
     if re.search(r"TLS handshake|SSL_connect|Cannot start TLS|handshake fail", text, re.I):
         return "tls-failed", addr, reason, matched
+    if "lost connection while sending STARTTLS" in text:
+        # a reset, not a refusal: the STARTTLS line is in the output either way
+        return "smtp-error", addr, reason, matched
     if "> STARTTLS" in out:
         return "starttls-refused", addr, reason, matched
     if re.search(r"service not available|EHLO rejected|refused to talk|lost connection|Connection reset|"

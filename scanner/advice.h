@@ -1,0 +1,34 @@
+/* advice.h - what the operator of a scanned domain should change.
+ *
+ * The advice findings (docs/findings.md) are computed from a finished
+ * result tree alone: the TLSA RRsets, the DNSSEC statuses and what every
+ * handshake served.  They never change a host status or the verdict.
+ */
+#ifndef DANESCAN_ADVICE_H
+#define DANESCAN_ADVICE_H
+
+#include <stdarg.h>
+
+#include "model.h"
+
+/* A certificate with fewer whole days left than this is "close to expiry". */
+#define ADVICE_EXPIRY_DAYS 21
+/* A TLSA TTL above this (one day) makes rollovers and repairs slow. */
+#define ADVICE_TLSA_TTL_MAX 86400u
+
+/* Appends one finding to domain->findings; the message is printf-style.
+ * host and address may be NULL (domain-wide).  -1 when memory ran out
+ * (the finding is dropped). */
+int advice_finding(model_domain_t *domain, model_severity_t severity, const char *code,
+                   const char *host, const char *address, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+int advice_vfinding(model_domain_t *domain, model_severity_t severity, const char *code,
+                    const char *host, const char *address, const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
+
+/* Appends every advice finding for the domain, hosts in order.  Host
+ * statuses are recomputed with model_host_status(); nothing else in the
+ * tree changes.  -1 when memory ran out (some findings may be missing). */
+int advice_domain(model_domain_t *domain);
+
+#endif
