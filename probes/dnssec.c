@@ -1348,6 +1348,7 @@ struct dnssec_job {
     dnssec_answer_t kind;
     ldns_rdf *final_name;
     const ldns_rr_list *rrset;
+    const ldns_rr_list *rrset_sigs;
     dnssec_alias_t aliases[DNSSEC_MAX_CHAIN];   /* points into link_names */
     ldns_rdf *link_names[DNSSEC_MAX_CHAIN][2]; /* owner, target (owned) */
     size_t nlinks;
@@ -3005,6 +3006,7 @@ static int chain_step(dnssec_job_t *job, ldns_rdf **cur)
         if (!(it = item_add(job, ITEM_ANSWER, set, sigs_at(an, *cur, job->qtype))))
             return chain_oom(job);
         job->rrset = it->rrset;
+        job->rrset_sigs = it->sigs;
         job->kind = DNSSEC_ANSWER_DATA;
         return 0;
     }
@@ -3427,6 +3429,17 @@ dnssec_answer_t dnssec_job_answer(const dnssec_job_t *job)
 const ldns_rr_list *dnssec_job_rrset(const dnssec_job_t *job)
 {
     return job->kind == DNSSEC_ANSWER_DATA ? job->rrset : NULL;
+}
+
+uint32_t dnssec_job_original_ttl(const dnssec_job_t *job)
+{
+    const ldns_rdf *ttl;
+
+    if (job->kind != DNSSEC_ANSWER_DATA || job->rrset_sigs == NULL ||
+        ldns_rr_list_rr_count(job->rrset_sigs) == 0)
+        return 0;
+    ttl = ldns_rr_rrsig_origttl(ldns_rr_list_rr(job->rrset_sigs, 0));
+    return ttl != NULL && ldns_rdf_size(ttl) == 4 ? ldns_rdf2native_int32(ttl) : 0;
 }
 
 const ldns_rdf *dnssec_job_final_name(const dnssec_job_t *job)

@@ -27,6 +27,7 @@
 #define DANESCAN_DNSSEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <ldns/ldns.h>
@@ -121,6 +122,10 @@ typedef enum {
 dnssec_answer_t dnssec_job_answer(const dnssec_job_t *job);
 /* The RRset of qtype at the final name (borrowed; NULL unless DATA). */
 const ldns_rr_list *dnssec_job_rrset(const dnssec_job_t *job);
+/* The TTL the zone gives the RRset: the Original TTL of its (first)
+ * RRSIG (RFC 4034 section 3.1.4), which resolvers neither cap nor count
+ * down; 0 when unsigned or not DATA. */
+uint32_t dnssec_job_original_ttl(const dnssec_job_t *job);
 /* The name after following every CNAME/DNAME (borrowed). */
 const ldns_rdf *dnssec_job_final_name(const dnssec_job_t *job);
 

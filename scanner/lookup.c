@@ -216,6 +216,7 @@ static void finish_validated(lookup_t *l)
         .rrset = dnssec_job_rrset(job),
         .final_name = dnssec_job_final_name(job),
         .aliased = dnssec_job_aliases(job, &links) > 0,
+        .original_ttl = dnssec_job_original_ttl(job),
     };
 
     switch (dnssec_job_answer(job)) {

@@ -33,6 +33,7 @@ typedef struct {
     const ldns_rr_list *rrset;  /* qtype RRs at final_name (DATA only) */
     const ldns_rdf *final_name; /* after CNAME/DNAME */
     bool aliased;               /* final_name differs from the query name */
+    uint32_t original_ttl;      /* the zone's TTL of rrset (its RRSIG's); 0: unknown */
 } lookup_result_t;
 
 typedef struct lookup_ctx lookup_ctx_t;

@@ -19,6 +19,7 @@ typedef struct entry {
     ldns_rr_list *rrset;
     ldns_rdf *final_name;
     bool aliased;
+    uint32_t original_ttl;
 } entry_t;
 
 struct lookupcache {
@@ -156,6 +157,7 @@ void lookupcache_put(lookupcache_t *c, const ldns_rdf *qname, ldns_rr_type qtype
         .rrset = r->rrset != NULL ? ldns_rr_list_clone(r->rrset) : NULL,
         .final_name = r->final_name != NULL ? ldns_rdf_clone(r->final_name) : NULL,
         .aliased = r->aliased,
+        .original_ttl = r->original_ttl,
     };
     if (e->qname == NULL || e->reason == NULL || (r->rrset != NULL && e->rrset == NULL) ||
         (r->final_name != NULL && e->final_name == NULL)) {
@@ -198,6 +200,7 @@ bool lookupcache_get(lookupcache_t *c, const ldns_rdf *qname, ldns_rr_type qtype
         .rrset = e->rrset,
         .final_name = e->final_name,
         .aliased = e->aliased,
+        .original_ttl = e->original_ttl,
     };
     c->hits++;
     return true;

@@ -354,7 +354,11 @@ static void on_tlsa(void *arg, const lookup_result_t *r)
         t->records = calloc(n + 1, sizeof(*t->records));
         x->tlsa_data = calloc(n + 1, sizeof(*x->tlsa_data));
         x->tlsa_len = calloc(n + 1, sizeof(*x->tlsa_len));
-        t->ttl = n > 0 ? ldns_rr_ttl(ldns_rr_list_rr(r->rrset, 0)) : 0;
+        /* the zone's TTL when validated here; else what the resolver
+         * says is left of it */
+        t->ttl = r->original_ttl ? r->original_ttl
+                 : n > 0         ? ldns_rr_ttl(ldns_rr_list_rr(r->rrset, 0))
+                                 : 0;
         for (size_t k = 0; t->records && x->tlsa_data && x->tlsa_len && k < n; k++) {
             ldns_rr *rr = ldns_rr_list_rr(r->rrset, k);
             ldns_buffer *buf = ldns_buffer_new(1024);

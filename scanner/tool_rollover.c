@@ -123,8 +123,8 @@ static void roll_usage(FILE *f)
           "                         safe switch time, publish time + 2 x TTL + margin\n"
           "  --margin DURATION      extra wait after 2 x TTL: seconds, or Nm, Nh, Nd, Nw\n"
           "                         (default 0; the guide: 7d)\n"
-          "  --ttl DURATION         the TLSA TTL in the zone (default: the TTL the resolver\n"
-          "                         served, which a cache counts down)\n"
+          "  --ttl DURATION         the TLSA TTL in the zone (default: the RRSIG's Original\n"
+          "                         TTL; with --trust-ad the TTL the resolver served)\n"
           "  --format FMT           json (one object, default) | text\n"
           "  --resolver ADDR[:PORT][,...]  recursive resolver(s) (default: /etc/resolv.conf)\n"
           "  --trust-anchor FILE    root DS/DNSKEY in zone-file syntax\n"
@@ -862,7 +862,7 @@ static json_t *roll_host_json(const roll_t *r, const roll_host_t *x, bool *ok)
         roll_put(o, "tlsa_dnssec", json_string(model_dnssec_name(h->tlsa.dnssec)), ok);
     if (x->ttl > 0) {
         roll_put(o, "ttl", json_integer(x->ttl), ok);
-        roll_put(o, "ttl_source", json_string(r->opt->ttl > 0 ? "option" : "resolver"), ok);
+        roll_put(o, "ttl_source", json_string(r->opt->ttl > 0 ? "option" : "dns"), ok);
     }
     if (x->wait_s >= 0)
         roll_put(o, "wait_seconds", json_integer(x->wait_s), ok);

@@ -21,7 +21,8 @@ int main(void)
     ldns_rdf *other = ldns_dname_new_frm_str("mx2.example.");
     ldns_rr_list *a = rrset("mx.example. 120 IN A 192.0.2.1");
     lookup_result_t got, r = {.status = MODEL_DNSSEC_SECURE, .reason = "", .ede = -1,
-                              .answer = LOOKUP_DATA, .rrset = a, .final_name = mx};
+                              .answer = LOOKUP_DATA, .rrset = a, .final_name = mx,
+                              .original_ttl = 3600};
 
     lookupcache_put(c, mx, LDNS_RR_TYPE_A, &r, 1000);
     CHECK(lookupcache_get(c, mx, LDNS_RR_TYPE_A, 1000 + 119999, &got), "kept for the TTL");
@@ -29,6 +30,7 @@ int main(void)
     CHECK_INT("answer", got.answer, LOOKUP_DATA);
     CHECK(got.rrset != a && ldns_rr_list_compare(got.rrset, a) == 0, "a copy of the RRset");
     CHECK(ldns_dname_compare(got.final_name, mx) == 0, "final name");
+    CHECK_INT("original TTL", got.original_ttl, 3600);
     CHECK(!lookupcache_get(c, mx, LDNS_RR_TYPE_AAAA, 1000, &got), "another type");
     CHECK(!lookupcache_get(c, other, LDNS_RR_TYPE_A, 1000, &got), "another name");
     CHECK(!lookupcache_get(c, mx, LDNS_RR_TYPE_A, 1000 + 120000, &got), "expired after the TTL");

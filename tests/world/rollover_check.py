@@ -201,10 +201,11 @@ def state_a(cur, nxt, next_crt, next_key):
           "(a) exit %d status %s, want 1 not-yet (%s)" % (r.returncode, out.get("status"), r.stderr.strip()))
     check(h.get("status") == "not-yet" and h.get("next_published") is False,
           "(a) host %s next_published %s" % (h.get("status"), h.get("next_published")))
-    check(0 < h.get("ttl", 0) <= 300 and h.get("ttl_source") == "resolver" and
+    check(h.get("ttl") == 300 and h.get("ttl_source") == "dns" and
           h.get("wait_seconds") == 2 * h.get("ttl", 0),
-          "(a) ttl %s wait %s, want 0 < ttl <= 300 (the zone's 300 s, counted down by the cache) "
-          "and wait = 2 x ttl" % (h.get("ttl"), h.get("wait_seconds")))
+          "(a) ttl %s (%s) wait %s, want the zone's 300 s (RRSIG original TTL, not counted down "
+          "by the cache), from dns, and wait = 2 x ttl" % (h.get("ttl"), h.get("ttl_source"),
+                                                         h.get("wait_seconds")))
     recs = h.get("records", [])
     check(len(recs) == 1 and recs[0]["record"] == cur and recs[0]["matches_current"] == "yes" and
           recs[0]["matches_next"] == "no", "(a) records %s" % recs)
