@@ -32,6 +32,11 @@
 /* finished lookups kept per event loop, for their TTL (lookupcache.h) */
 #define RUNNER_CACHE_ANSWERS 20000
 #define RUNNER_MAX_NAME 260
+/* queries on the wire at once per worker: two per domain in flight,
+ * at least 128, at most 1024 (Unbound's num-queries-per-thread: more
+ * would be dropped by a resolver of default size) */
+#define RUNNER_DNS_WINDOW_MIN 128
+#define RUNNER_DNS_WINDOW_MAX 1024
 /* connections to one destination address at once (DESIGN.md limits) */
 #define RUNNER_PER_IP 5
 
@@ -318,6 +323,15 @@ static void runner_default_helo(runner_t *r)
         r->cfg.helo = r->helo;
 }
 
+static int runner_dns_window(int concurrency)
+{
+    int n = concurrency * 2;
+
+    return n < RUNNER_DNS_WINDOW_MIN ? RUNNER_DNS_WINDOW_MIN
+           : n > RUNNER_DNS_WINDOW_MAX ? RUNNER_DNS_WINDOW_MAX
+                                       : n;
+}
+
 static runner_status_t runner_new_one(const runner_config_t *config, probegate_t *gate,
                                       runner_t **out, char *err, size_t errlen)
 {
@@ -374,6 +388,9 @@ static runner_status_t runner_new_one(const runner_config_t *config, probegate_t
         .servers = r->cfg.resolver,
         .timeout_ms = r->cfg.dns_timeout_ms > 0 ? r->cfg.dns_timeout_ms : 2000,
         .tries = r->cfg.dns_tries > 0 ? r->cfg.dns_tries : 3,
+        /* a domain needs a few queries at once: with many domains in
+         * flight a fixed window made them queue for each other */
+        .max_in_flight = runner_dns_window(r->cfg.concurrency),
         .cd = !r->cfg.trust_ad,
     };
     io = (dns_io_t){.watch = runner_dns_watch, .arg = r};
