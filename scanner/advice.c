@@ -21,12 +21,6 @@
 #define ADVICE_USAGE_DANE_TA 2
 #define ADVICE_USAGE_DANE_EE 3
 
-typedef enum {
-    ADVICE_MATCH_NO,
-    ADVICE_MATCH_YES,
-    ADVICE_MATCH_UNKNOWN,       /* SHA-512, or a digest the model lacks */
-} advice_match_t;
-
 int advice_vfinding(model_domain_t *d, model_severity_t severity, const char *code,
                     const char *host, const char *address, const char *fmt, va_list ap)
 {
@@ -111,9 +105,10 @@ done:
 
 /* RFC 6698 §2.1.2-2.1.3: selector 0 is the whole certificate, 1 its
  * SubjectPublicKeyInfo; the model keeps the SHA-256 of both. */
-static advice_match_t advice_record_matches(const model_tlsa_record_t *r, const model_cert_t *c)
+advice_match_t advice_record_matches_digests(const model_tlsa_record_t *r,
+                                             const char *cert_sha256, const char *spki_sha256)
 {
-    const char *want = r->selector == 0 ? c->cert_sha256 : r->selector == 1 ? c->spki_sha256 : NULL;
+    const char *want = r->selector == 0 ? cert_sha256 : r->selector == 1 ? spki_sha256 : NULL;
     char digest[65];
 
     if (want == NULL || r->data_hex == NULL)
@@ -128,6 +123,11 @@ static advice_match_t advice_record_matches(const model_tlsa_record_t *r, const 
     default:
         return ADVICE_MATCH_UNKNOWN;
     }
+}
+
+static advice_match_t advice_record_matches(const model_tlsa_record_t *r, const model_cert_t *c)
+{
+    return advice_record_matches_digests(r, c->cert_sha256, c->spki_sha256);
 }
 
 /* Does some usable record of usage/selector/mtype match the certificate? */

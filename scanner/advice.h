@@ -31,4 +31,16 @@ int advice_vfinding(model_domain_t *domain, model_severity_t severity, const cha
  * tree changes.  -1 when memory ran out (some findings may be missing). */
 int advice_domain(model_domain_t *domain);
 
+typedef enum {
+    ADVICE_MATCH_NO,
+    ADVICE_MATCH_YES,
+    ADVICE_MATCH_UNKNOWN,       /* SHA-512, or a digest the model lacks */
+} advice_match_t;
+
+/* Does record r match a certificate known only by the SHA-256 digests of
+ * its DER form and SubjectPublicKeyInfo (model_cert_t's; NULL: not
+ * known)?  Full-data records are hashed to compare. */
+advice_match_t advice_record_matches_digests(const model_tlsa_record_t *r,
+                                             const char *cert_sha256, const char *spki_sha256);
+
 #endif

@@ -327,6 +327,7 @@ int batch_resume_load(const char *path, batch_set_t *done, size_t *records, char
     while ((n = getline(&line, &cap, f)) > 0) {
         json_t *rec, *domain, *input;
         json_error_t jerr;
+        uint64_t key;
 
         line_no++;
         if (line[n - 1] != '\n') {
@@ -348,10 +349,9 @@ int batch_resume_load(const char *path, batch_set_t *done, size_t *records, char
                                   "the JSON Lines output of an earlier run)", path, line_no);
             goto out;
         }
-        if (!batch_set_add(done, batch_record_key(json_string_value(domain),
-                                                  json_string_value(input))) &&
-            !batch_set_has(done, batch_record_key(json_string_value(domain),
-                                                  json_string_value(input)))) {
+        key = batch_record_key(json_string_value(domain), json_string_value(input));
+        /* false also for a record seen twice: only a failure when it is not there */
+        if (!batch_set_add(done, key) && !batch_set_has(done, key)) {
             json_decref(rec);
             snprintf(err, errlen, "out of memory");
             goto out;

@@ -51,7 +51,7 @@ typedef struct {
     bool in_open;
     size_t line_no;
     char line[MAX_LINE];        /* the input line being read */
-    size_t checked, warnings, criticals, invalid;
+    size_t checked;             /* records of domains (not invalid input) */
     bool write_failed;
     batch_recent_t recent;      /* names seen lately: duplicates */
     batch_set_t done;           /* --resume: records already in the output */
@@ -307,12 +307,7 @@ static void emit(run_t *r, model_domain_t *d, uint64_t ms)
     report_nagios_state_t sev = report_nagios_verdict_state(d->verdict, r->opt->require_dane);
     int rc = 0;
 
-    if (d->verdict == MODEL_VERDICT_INVALID_INPUT)
-        r->invalid++;
-    else
-        r->checked++;
-    r->warnings += sev == REPORT_NAGIOS_WARNING;
-    r->criticals += sev == REPORT_NAGIOS_CRITICAL;
+    r->checked += d->verdict != MODEL_VERDICT_INVALID_INPUT;
     batch_summary_add(&r->summary, d);
     r->summary.warnings += sev == REPORT_NAGIOS_WARNING;
     r->summary.failures += sev == REPORT_NAGIOS_CRITICAL;
@@ -689,9 +684,9 @@ int main(int argc, char **argv)
                                                                                       : EXIT_USAGE;
     if (opt.fail_on == FAIL_ON_NEVER)
         return EXIT_OK;
-    if (r.criticals > 0)
+    if (r.summary.failures > 0)
         return EXIT_CRITICAL;
-    if (r.warnings > 0 && opt.fail_on == FAIL_ON_WARNING)
+    if (r.summary.warnings > 0 && opt.fail_on == FAIL_ON_WARNING)
         return EXIT_WARNING;
     return EXIT_OK;
 }

@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "advice.h"
 #include "runner.h"
 
 __attribute__((format(printf, 3, 4)))
@@ -509,54 +510,15 @@ tool_match_t tool_record_matches(const model_tlsa_record_t *r, X509 *cert, EVP_P
     return match;
 }
 
-static int tool_unhex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 tool_match_t tool_record_matches_digests(const model_tlsa_record_t *r, const char *cert_sha256,
                                          const char *spki_sha256)
 {
-    const char *want = r->selector == 0 ? cert_sha256 : spki_sha256;
-    size_t n;
-    uint8_t *raw;
-    uint8_t md[32];
-    char *hex;
-    tool_match_t match;
-
     if (r->selector > 1 || r->mtype > 2 || r->data_hex == NULL)
         return TOOL_MATCH_NO;
-    if (want == NULL || r->mtype == 2)
-        return TOOL_MATCH_UNKNOWN;
-    if (r->mtype == 1)
-        return strcasecmp(r->data_hex, want) == 0 ? TOOL_MATCH_YES : TOOL_MATCH_NO;
-    /* full data: hash it to compare with the digest the scan kept */
-    n = strlen(r->data_hex);
-    if (n % 2 != 0 || (raw = malloc(n / 2 + 1)) == NULL)
-        return TOOL_MATCH_UNKNOWN;
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = tool_unhex_digit(r->data_hex[2 * i]);
-        int lo = tool_unhex_digit(r->data_hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            free(raw);
-            return TOOL_MATCH_UNKNOWN;
-        }
-        raw[i] = (uint8_t)(hi << 4 | lo);
+    switch (advice_record_matches_digests(r, cert_sha256, spki_sha256)) {
+    case ADVICE_MATCH_YES: return TOOL_MATCH_YES;
+    case ADVICE_MATCH_NO: return TOOL_MATCH_NO;
+    case ADVICE_MATCH_UNKNOWN: break;
     }
-    if (EVP_Digest(raw, n / 2, md, NULL, EVP_sha256(), NULL) != 1) {
-        free(raw);
-        return TOOL_MATCH_UNKNOWN;
-    }
-    free(raw);
-    if ((hex = tool_hex(md, sizeof(md))) == NULL)
-        return TOOL_MATCH_UNKNOWN;
-    match = strcasecmp(hex, want) == 0 ? TOOL_MATCH_YES : TOOL_MATCH_NO;
-    free(hex);
-    return match;
+    return TOOL_MATCH_UNKNOWN;
 }
